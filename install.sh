@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Install proxyseg and everything it needs on a fresh Debian-like machine.
+#   - Debian packages: fluidsynth (renders the MIDI songs of the default corpus) and libsndfile;
+#     needs root or sudo; skipped with a notice otherwise.
+#   - Python packages: proxyseg in editable mode with its test tools, under the development
+#     constraints (the CPU build of torch on the build machines' disk).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+apt_packages=(fluidsynth libsndfile1)
+if command -v apt-get >/dev/null 2>&1; then
+    if [ "$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null 2>&1; then sudo="sudo"; else sudo="none"; fi
+    if [ "$sudo" = "none" ]; then
+        echo "install.sh: not root and no sudo: install ${apt_packages[*]} yourself" >&2
+    else
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null
+    fi
+fi
+
+python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+    -c constraints.txt -e '.[dev]'

@@ -1,0 +1,187 @@
+"""The ``proxyseg`` command: a thin layer over the Python API.
+
+Errors a user can cause (:class:`~proxyseg.errors.ProxysegError`, or the file system refusing
+an operation) become one line on stderr and exit status 1; no traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import warnings
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from proxyseg import __version__
+from proxyseg.errors import ProxysegError
+
+logger = logging.getLogger("proxyseg")
+_stdout = Console()
+
+
+class _Failure(click.ClickException):
+    """A user error, shown as ``proxyseg: error: <message>``."""
+
+    def format_message(self) -> str:
+        return self.message
+
+    def show(self, file=None) -> None:
+        click.echo(f"proxyseg: error: {self.format_message()}", err=True)
+
+
+class _Group(click.Group):
+    """Turns library errors raised by any sub-command into one-line failures."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ProxysegError as error:
+            raise _Failure(str(error)) from None
+        except OSError as error:
+            raise _Failure(f"{error.filename or ''}: {error.strerror or error}".lstrip(": ")) from None
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    click.echo(f"proxyseg: warning: {message}", err=True)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="proxyseg")
+@click.option("-v", "--verbose", count=True, help="More progress messages (-vv for debugging).")
+def cli(verbose: int) -> None:
+    """Segment audio into speech, music, noise and overlapped speech, and explain why."""
+    level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    logging.basicConfig(level=level, format="proxyseg: %(message)s", stream=sys.stderr)
+    warnings.showwarning = _show_warning
+
+
+@cli.command("info")
+@click.argument("audio", nargs=-1, required=True, type=click.Path(path_type=Path))
+def info_command(audio: tuple[Path, ...]) -> None:
+    """Describe audio files: duration, sample rate, channels, format.
+
+    A file that cannot be read is reported on stderr and skipped; the exit status is 1 if any
+    file failed.
+    """
+    from proxyseg.audio import info
+
+    table = Table("file", "duration (s)", "sample rate", "channels", "format")
+    failures = 0
+    for path in audio:
+        try:
+            described = info(path)
+        except ProxysegError as error:
+            click.echo(f"proxyseg: error: {error}", err=True)
+            failures += 1
+            continue
+        table.add_row(str(path), f"{described.duration:.3f}", str(described.sample_rate),
+                      str(described.channels), f"{described.format} ({described.subtype})")
+    if table.row_count:
+        _stdout.print(table)
+    if failures:
+        raise click.exceptions.Exit(1)
+
+
+@cli.group()
+def corpus() -> None:
+    """Build labelled corpora."""
+
+
+@corpus.command("build")
+@click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--hours", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+              help="Total audio to generate (80 % train, 10 % dev, 10 % test).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed: the same seed gives the same corpus.")
+@click.option("--sources", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Your own speech/ music/ noise/ folders instead of the default Debian sources.")
+@click.option("--group-depth", type=click.IntRange(min=0), default=0, show_default=True,
+              help="With --sources: group files by their first N folders (speaker, track); 0 = one group per file.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where downloads and decoded sources are kept [default: ~/.cache/proxyseg].")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes [default: all cores].")
+@click.option("--overwrite", is_flag=True, help="Replace a corpus already in OUTDIR.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+def corpus_build(outdir: Path, hours: float, seed: int, sources: Path | None, group_depth: int,
+                 cache_dir: Path | None, jobs: int | None, overwrite: bool, quiet: bool) -> None:
+    """Mix a labelled speech/music/noise/overlap corpus into OUTDIR.
+
+    Writes audio/, rttm/ and uem/ per file, lists/{train,dev,test}.txt that share no speaker,
+    track or recording, corpus.json (how it was made) and stats.json.
+    """
+    from proxyseg.corpus import build_corpus
+
+    options = {"hours": hours, "seed": seed, "sources": sources, "group_depth": group_depth,
+               "overwrite": overwrite, "progress": not quiet}
+    if cache_dir is not None:
+        options["cache_dir"] = cache_dir
+    if jobs is not None:
+        options["jobs"] = jobs
+    built = build_corpus(outdir, **options)
+    _print_stats(built.stats())
+    _stdout.print(f"corpus written to {outdir}")
+
+
+@cli.command()
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("proxyseg-demo"), show_default=True, help="Folder for the demo's results.")
+def demo(output: Path) -> None:
+    """Run the main job on a built-in default: for now, build a small corpus and print its statistics."""
+    from proxyseg.corpus import build_corpus
+
+    built = build_corpus(output / "corpus", hours=0.2, seed=0, overwrite=True)
+    _print_stats(built.stats())
+    _stdout.print(f"demo corpus written to {output / 'corpus'}")
+
+
+def _print_stats(stats: dict) -> None:
+    from proxyseg.labels import CLASSES
+
+    table = Table("split", "files", "minutes", *(f"{name} %" for name in CLASSES), "overlap/speech %",
+                  title="corpus statistics (share of each split's duration)")
+    rows = [*stats["splits"].items(), ("total", stats["total"])]
+    for split, summary in rows:
+        table.add_row(split, str(summary["files"]), f"{summary['duration'] / 60:.1f}",
+                      *(f"{100 * summary['classes'][name]['share']:.1f}" for name in CLASSES),
+                      f"{100 * summary['overlap_share_of_speech']:.1f}")
+    _stdout.print(table)
+
+
+def _not_available(name: str, usage: str) -> click.Command:
+    """A command of the contract (DESIGN §4) that this version does not provide yet."""
+
+    @click.command(name, help=f"{usage}\n\nNot available yet in this version.",
+                   context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+    def command() -> None:
+        raise _Failure(f"'{name}' is not available yet in proxyseg {__version__}")
+
+    return command
+
+
+cli.add_command(_not_available("segment", "Segment audio files into speech, music, noise and overlap."))
+cli.add_command(_not_available("explain", "Explain the segmentation of AUDIO in the frequency domain."))
+cli.add_command(_not_available("evaluate", "Score hypothesis segments against references."))
+
+
+@cli.group()
+def train() -> None:
+    """Train the teacher and the proxy."""
+
+
+train.add_command(_not_available("teacher", "Train the paper's TCN teacher on a corpus."))
+train.add_command(_not_available("proxy", "Distil a teacher into the explainable NMF proxy."))
+
+
+@cli.group()
+def nmf() -> None:
+    """Learn the NMF dictionary."""
+
+
+nmf.add_command(_not_available("learn", "Learn the spectral dictionary W from a corpus."))
+
+
+def main() -> None:
+    """Entry point of the ``proxyseg`` console script."""
+    cli(prog_name="proxyseg")

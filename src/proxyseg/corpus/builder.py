@@ -1,0 +1,206 @@
+"""Build a labelled four-class corpus: ``proxyseg corpus build OUTDIR``.
+
+Sources are prepared once (decoded to 16 kHz), their groups (speakers, tracks, recordings)
+split between train, dev and test, and scenes mixed in parallel. Every scene draws its random
+choices from its own generator, seeded by ``(seed, split, index)``: the same seed and sources
+give byte-identical audio and labels whatever the number of worker processes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from pyannote.core import Segment, Timeline
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from proxyseg import __version__
+from proxyseg.audio import SAMPLE_RATE, save
+from proxyseg.corpus.activity import RULES
+from proxyseg.corpus.debian import default_cache_dir
+from proxyseg.corpus.manifest import Corpus
+from proxyseg.corpus.prepare import PreparedSource, prepare_sources
+from proxyseg.corpus.scene import MixingConfig, SourcePool, mix_scene
+from proxyseg.corpus.sources import default_sources, folder_sources
+from proxyseg.corpus.splits import DEFAULT_PROPORTIONS, SPLITS, assign_groups
+from proxyseg.corpus.stats import corpus_stats, scene_stats
+from proxyseg.errors import CorpusError
+from proxyseg.formats import write_rttm, write_uem
+from proxyseg.labels import CLASSES, FRAME_STEP, frames_to_annotation
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class CorpusBuilder:
+    """Everything that defines a corpus; :meth:`build` writes it.
+
+    Attributes
+    ----------
+    output
+        The corpus folder to write (layout in :mod:`proxyseg.corpus.manifest`).
+    hours
+        Total audio to generate, split 80/10/10 between train, dev and test by default.
+    seed
+        The corpus's seed.
+    sources
+        A folder with ``speech/ music/ noise/`` sub-folders, or None for the default Debian sources.
+    group_depth
+        For ``sources``: see :func:`proxyseg.corpus.sources.folder_sources`.
+    cache_dir
+        Where downloads and prepared sources are kept.
+    jobs
+        Worker processes.
+    overwrite
+        Replace an existing corpus in ``output``.
+    progress
+        Show progress bars.
+    """
+
+    output: Path
+    hours: float = 1.0
+    seed: int = 0
+    sources: Path | None = None
+    group_depth: int = 0
+    cache_dir: Path = field(default_factory=default_cache_dir)
+    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    proportions: tuple[float, float, float] = DEFAULT_PROPORTIONS
+    mixing: MixingConfig = field(default_factory=MixingConfig)
+    overwrite: bool = False
+    progress: bool = True
+
+    def build(self) -> Corpus:
+        """Prepare sources, mix every scene, and write audio, labels, lists and statistics."""
+        if self.hours <= 0:
+            raise ValueError(f"hours must be positive, got {self.hours}")
+        output = Path(self.output)
+        self._claim(output)
+        with _progress(self.progress) as progress:
+            sources = folder_sources(self.sources, self.group_depth) if self.sources else default_sources(self.cache_dir)
+            task = progress.add_task("preparing sources", total=len(sources))
+            prepared = prepare_sources(sources, self.cache_dir, jobs=self.jobs,
+                                       on_done=lambda: progress.advance(task))
+            assignment = assign_groups(prepared, np.random.default_rng(self.seed), self.proportions)
+            pools = _pools(prepared, assignment)
+            plan = self._plan()
+            task = progress.add_task("mixing scenes", total=len(plan))
+            results = {}
+            with ProcessPoolExecutor(max_workers=self.jobs, initializer=_init_worker,
+                                     initargs=(pools, self.mixing, output, self.seed)) as pool:
+                for uri, result in zip(plan, pool.map(_make_file, plan, chunksize=1)):
+                    results[uri] = result
+                    progress.advance(task)
+        self._write_metadata(output, prepared, assignment, results)
+        return Corpus(output)
+
+    def _claim(self, output: Path) -> None:
+        """Make ``output`` an empty folder, refusing to clobber anything but an earlier corpus."""
+        if output.exists() and any(output.iterdir()):
+            if not (output / "corpus.json").exists():
+                raise CorpusError(f"{output} exists and is not a corpus; choose an empty or new folder")
+            if not self.overwrite:
+                raise CorpusError(f"{output} already holds a corpus; use --overwrite to replace it")
+            shutil.rmtree(output)
+        for name in ("audio", "rttm", "uem", "lists"):
+            (output / name).mkdir(parents=True, exist_ok=True)
+        # Marks the folder as ours, so that an interrupted build can be replaced with --overwrite.
+        _write_json(output / "corpus.json", {"proxyseg_version": __version__, "status": "incomplete"})
+
+    def _plan(self) -> list[tuple[str, int]]:
+        """The ``(split, index)`` of every file to mix."""
+        total = max(len(SPLITS), int(round(self.hours * 3600.0 / self.mixing.duration)))
+        wanted = np.asarray(self.proportions) / np.sum(self.proportions) * total
+        counts = np.maximum(1, np.floor(wanted).astype(int))
+        for split in np.argsort(-(wanted - np.floor(wanted)), kind="stable")[: max(0, total - counts.sum())]:
+            counts[split] += 1  # largest remainders first, so that the counts add up to the total
+        return [(split, index) for split, count in zip(SPLITS, counts) for index in range(count)]
+
+    def _write_metadata(self, output: Path, prepared: list[PreparedSource],
+                        assignment: dict[str, str], results: dict) -> None:
+        for split in SPLITS:
+            uris = sorted(result["uri"] for (name, _), result in results.items() if name == split)
+            (output / "lists" / f"{split}.txt").write_text("".join(f"{uri}\n" for uri in uris))
+        groups = {split: sorted({p.source.kind + "/" + p.source.group for p in prepared
+                                 if assignment[p.source.group] == split}) for split in SPLITS}
+        description = {
+            "proxyseg_version": __version__,
+            "status": "complete",
+            "classes": list(CLASSES),
+            "sample_rate": SAMPLE_RATE,
+            "frame_step": FRAME_STEP,
+            "seed": self.seed,
+            "hours": self.hours,
+            "sources": str(self.sources) if self.sources else "debian",
+            "group_depth": self.group_depth,
+            "proportions": list(self.proportions),
+            "mixing": self.mixing.to_dict(),
+            "activity_rules": {kind: rule.to_dict() for kind, rule in RULES.items()},
+            "groups": groups,
+        }
+        _write_json(output / "corpus.json", description)
+        _write_json(output / "stats.json", corpus_stats(results, assignment, prepared))
+        scenes = {result["uri"]: {key: result[key] for key in ("classes", "reverberant", "groups", "sources")}
+                  for result in sorted(results.values(), key=lambda result: result["uri"])}
+        _write_json(output / "scenes.json", scenes)
+
+
+# -- worker processes -----------------------------------------------------------------------
+_WORKER: dict = {}
+
+
+def _init_worker(pools: dict[str, SourcePool], mixing: MixingConfig, output: Path, seed: int) -> None:
+    _WORKER.update(pools=pools, mixing=mixing, output=output, seed=seed)
+
+
+def _make_file(item: tuple[str, int]) -> dict:
+    """Mix and write one file; return its statistics."""
+    split, index = item
+    uri = f"{split}-{index:04d}"
+    rng = np.random.default_rng([_WORKER["seed"], SPLITS.index(split), index])
+    scene = mix_scene(_WORKER["pools"][split], rng, _WORKER["mixing"])
+    output: Path = _WORKER["output"]
+    duration = scene.waveform.shape[0] / SAMPLE_RATE
+    save(output / "audio" / f"{uri}.wav", scene.waveform)
+    write_rttm(output / "rttm" / f"{uri}.rttm", frames_to_annotation(scene.labels, uri=uri, duration=duration))
+    write_uem(output / "uem" / f"{uri}.uem", Timeline([Segment(0.0, duration)], uri=uri))
+    return {"uri": uri, **scene_stats(scene, duration)}
+
+
+def _pools(prepared: list[PreparedSource], assignment: dict[str, str]) -> dict[str, SourcePool]:
+    pools = {split: SourcePool(speakers={}, music=[], noise=[]) for split in SPLITS}
+    for item in prepared:
+        pool = pools[assignment[item.source.group]]
+        if item.source.kind == "speech":
+            pool.speakers.setdefault(item.source.group, []).append(item)
+        else:
+            getattr(pool, item.source.kind).append(item)
+    return pools
+
+
+def _progress(enabled: bool) -> Progress:
+    return Progress(TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(),
+                    TimeRemainingColumn(), disable=not enabled, transient=False)
+
+
+def _write_json(path: Path, content: dict) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(content, indent=2, sort_keys=False) + "\n")
+    partial.replace(path)
+
+
+def build_corpus(output: str | Path, **options) -> Corpus:
+    """Build a corpus in ``output``; ``options`` are the :class:`CorpusBuilder` attributes.
+
+    Examples
+    --------
+    >>> corpus = build_corpus("demo-corpus", hours=0.5, seed=1)  # doctest: +SKIP
+    >>> corpus.uris("test")[:2]  # doctest: +SKIP
+    ['test-0000', 'test-0001']
+    """
+    return CorpusBuilder(Path(output), **options).build()

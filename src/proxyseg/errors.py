@@ -1,0 +1,59 @@
+"""Exception types raised by proxyseg.
+
+Every error a user can cause (a bad file, a bad option, a malformed annotation) is a
+:class:`ProxysegError`; the command line turns it into one line on stderr and a non-zero
+exit status.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class ProxysegError(Exception):
+    """Base class of the errors a user can cause and act upon."""
+
+
+class AudioError(ProxysegError):
+    """An audio input that cannot be used.
+
+    Parameters
+    ----------
+    path
+        The offending file.
+    reason
+        What is wrong with it, in words a user understands.
+    """
+
+    def __init__(self, path: str | Path, reason: str):
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
+class AudioNotFoundError(AudioError):
+    """The path does not exist, or is not a regular file."""
+
+
+class AudioFormatError(AudioError):
+    """The file is not in a format that can be read (e.g. a text file renamed .wav)."""
+
+
+class CorruptAudioError(AudioError):
+    """The file announces a known format but its content cannot be decoded."""
+
+
+class EmptyAudioError(AudioError):
+    """The file holds no bytes or no samples."""
+
+
+class AudioTooShortError(AudioError):
+    """The file is shorter than one analysis frame."""
+
+
+class LabelFormatError(ProxysegError):
+    """An annotation file (RTTM, UEM, CSV, ...) that cannot be parsed."""
+
+
+class CorpusError(ProxysegError):
+    """A corpus that cannot be built or read (missing sources, bad layout)."""

@@ -1,0 +1,395 @@
+"""Class vocabulary, label frame grid, frames <-> segments conversion and binarisation.
+
+Every array of labels or scores in proxyseg is laid out ``(frame, class)`` with the
+columns in :data:`CLASSES` order and the rows on the :data:`FRAMES` grid.
+
+The grid has one frame every 20 ms, frame ``i`` covering ``[0.02 i, 0.02 (i + 1))``.
+The spectrogram's 25 ms analysis windows also have a 20 ms hop, so their centres sit
+2.5 ms after the centres of these frames. That offset is negligible next to the frame
+step, and it buys segment boundaries that are exact multiples of 20 ms, which survive
+the millisecond precision of RTTM files unchanged.
+
+>>> import numpy as np
+>>> frames = np.zeros((5, len(CLASSES)), dtype=bool)
+>>> frames[1:3, 0] = True
+>>> annotation = frames_to_annotation(frames, uri="demo")
+>>> [(s.start, s.end, label) for s, _, label in annotation.itertracks(yield_label=True)]
+[(0.02, 0.06, 'speech')]
+>>> bool((annotation_to_frames(annotation, 5) == frames).all())
+True
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+from pyannote.core import Annotation, Segment, SlidingWindow
+
+__all__ = [
+    "CLASSES", "FRAMES", "FRAME_STEP", "Hysteresis",
+    "annotation_to_frames", "binarize", "frames_to_annotation", "num_frames",
+]
+
+CLASSES: tuple[str, ...] = ("speech", "music", "noise", "overlap")
+"""The class vocabulary; every ``(frame, class)`` array uses this column order."""
+
+FRAME_STEP = 0.02
+"""Duration and step of a label frame, in seconds."""
+
+FRAMES = SlidingWindow(start=0.0, duration=FRAME_STEP, step=FRAME_STEP)
+"""The label frame grid: frame ``i`` covers ``[0.02 i, 0.02 (i + 1))``."""
+
+# Absolute tolerance, in seconds or frames, absorbing float error in comparisons
+# such as ``0.3 < 0.1 + 0.2``; far below any meaningful duration.
+_EPS = 1e-9
+
+
+def _runs(active: np.ndarray) -> np.ndarray:
+    """Run-length encode a boolean vector.
+
+    Parameters
+    ----------
+    active : np.ndarray, shape (frame,)
+        Boolean vector.
+
+    Returns
+    -------
+    np.ndarray, shape (run, 2)
+        ``(start, end)`` frame indices of each maximal run of True values, ``end``
+        excluded, in increasing order.
+    """
+    padded = np.concatenate(([0], np.asarray(active, dtype=np.int8), [0]))
+    edges = np.flatnonzero(np.diff(padded))
+    return edges.reshape(-1, 2)
+
+
+def _check_step(step: float) -> None:
+    if not (isinstance(step, numbers.Real) and math.isfinite(step) and step > 0):
+        raise ValueError(f"step must be a positive finite number of seconds, got {step!r}")
+
+
+def _check_duration(duration: float) -> None:
+    if not (isinstance(duration, numbers.Real) and math.isfinite(duration) and duration >= 0):
+        raise ValueError(f"duration must be a finite number of seconds >= 0, got {duration!r}")
+
+
+def _check_frames(frames: np.ndarray, classes: Sequence[str], name: str) -> np.ndarray:
+    array = np.asarray(frames)
+    if array.ndim != 2 or array.shape[1] != len(classes):
+        raise ValueError(
+            f"{name} must have shape (frame, class) with {len(classes)} columns "
+            f"for classes {tuple(classes)}, got shape {array.shape}"
+        )
+    return array
+
+
+def num_frames(duration: float, step: float = FRAME_STEP) -> int:
+    """Number of label frames whose centre lies inside ``[0, duration)``.
+
+    The count is ``duration / step`` rounded to the nearest integer, a half being
+    rounded down because a centre exactly at ``duration`` is outside the half-open
+    interval. A 1e-9 tolerance keeps float error (``30.0 / 0.02`` is not exactly
+    1500) from moving a frame across that boundary. With this rule, clipping the last
+    segment at ``duration`` (see :func:`frames_to_annotation`) never excludes the
+    centre of a counted frame, so frames survive a round trip through segments.
+
+    Parameters
+    ----------
+    duration : float
+        Duration of the signal in seconds, ``>= 0``.
+    step : float
+        Frame step in seconds.
+
+    Returns
+    -------
+    int
+        The number of frames.
+
+    Examples
+    --------
+    >>> num_frames(30.0), num_frames(0.009), num_frames(0.01), num_frames(0.011)
+    (1500, 0, 0, 1)
+    """
+    _check_step(step)
+    _check_duration(duration)
+    return int(math.floor(duration / step + 0.5 - _EPS))
+
+
+def frames_to_annotation(
+    frames: np.ndarray,
+    *,
+    uri: str | None = None,
+    classes: Sequence[str] = CLASSES,
+    step: float = FRAME_STEP,
+    duration: float | None = None,
+) -> Annotation:
+    """Turn frame-level labels into segments.
+
+    Each maximal run of active frames ``i..j`` of class ``c`` becomes the segment
+    ``[i * step, (j + 1) * step)`` labelled ``classes[c]``, on a track of its own.
+
+    Parameters
+    ----------
+    frames : np.ndarray, shape (frame, class)
+        Boolean (or 0/1) activity of each class on each frame.
+    uri : str, optional
+        Identifier of the annotated file.
+    classes : sequence of str
+        Label of each column of ``frames``.
+    step : float
+        Frame step in seconds.
+    duration : float, optional
+        Duration of the file; segments are clipped to ``[0, duration)`` and those left
+        empty (frames entirely past the end) are dropped.
+
+    Returns
+    -------
+    Annotation
+        One track per segment, labels from ``classes``.
+    """
+    _check_step(step)
+    array = _check_frames(frames, classes, "frames")
+    if duration is not None:
+        _check_duration(duration)
+    annotation = Annotation(uri=uri)
+    track = 0
+    for column, label in enumerate(classes):
+        for first, last in _runs(array[:, column] != 0):
+            # Rounding to 1e-9 s turns 35 * 0.02 = 0.7000000000000001 into 0.7
+            # without moving any boundary meaningfully.
+            start = round(float(first) * step, 9)
+            end = round(float(last) * step, 9)
+            if duration is not None:
+                end = min(end, float(duration))
+            segment = Segment(start, end)
+            if not segment:
+                continue
+            annotation[segment, track] = label
+            track += 1
+    return annotation
+
+
+def annotation_to_frames(
+    annotation: Annotation,
+    num_frames: int,
+    *,
+    classes: Sequence[str] = CLASSES,
+    step: float = FRAME_STEP,
+) -> np.ndarray:
+    """Turn segments into frame-level labels.
+
+    Frame ``i`` is active for class ``c`` when its centre ``(i + 0.5) * step`` lies in
+    a segment labelled ``c``, segments being half-open ``[start, end)``. This is the
+    exact inverse of :func:`frames_to_annotation`.
+
+    Parameters
+    ----------
+    annotation : Annotation
+        Segments; labels not in ``classes`` are ignored.
+    num_frames : int
+        Number of frames of the output.
+    classes : sequence of str
+        Label of each output column.
+    step : float
+        Frame step in seconds.
+
+    Returns
+    -------
+    np.ndarray, shape (frame, class), dtype bool
+        Activity of each class on each frame.
+
+    Examples
+    --------
+    >>> from pyannote.core import Segment
+    >>> annotation = Annotation()
+    >>> annotation[Segment(0.03, 0.07)] = "music"
+    >>> annotation_to_frames(annotation, 5)[:, 1].astype(int)
+    array([0, 1, 1, 0, 0])
+    """
+    _check_step(step)
+    integer = isinstance(num_frames, numbers.Integral) and not isinstance(num_frames, bool)
+    if not integer or num_frames < 0:
+        raise ValueError(f"num_frames must be an integer >= 0, got {num_frames!r}")
+    column_of = {label: column for column, label in enumerate(classes)}
+    frames = np.zeros((int(num_frames), len(classes)), dtype=bool)
+    centres = (np.arange(num_frames) + 0.5) * step
+    for segment, _, label in annotation.itertracks(yield_label=True):
+        column = column_of.get(label)
+        if column is None:
+            continue
+        first = np.searchsorted(centres, segment.start, side="left")
+        last = np.searchsorted(centres, segment.end, side="left")
+        frames[first:last, column] = True
+    return frames
+
+
+@dataclass(frozen=True)
+class Hysteresis:
+    """Thresholds turning one class's scores into activity.
+
+    Parameters
+    ----------
+    onset : float
+        A region starts on a frame whose score is above ``onset``.
+    offset : float
+        It continues while the score stays above ``offset`` (``offset <= onset``).
+    min_duration_on : float
+        Active regions shorter than this (seconds) are removed.
+    min_duration_off : float
+        Gaps shorter than this (seconds) between two active regions are filled.
+    """
+
+    onset: float = 0.5
+    offset: float = 0.5
+    min_duration_on: float = 0.0
+    min_duration_off: float = 0.0
+
+    def __post_init__(self) -> None:
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise ValueError(f"Hysteresis.{field.name} must be a number, got {value!r}")
+            if not math.isfinite(value):
+                raise ValueError(f"Hysteresis.{field.name} must be a finite number, got {value!r}")
+        if not 0.0 <= self.offset <= self.onset <= 1.0:
+            raise ValueError(
+                f"Hysteresis needs 0 <= offset <= onset <= 1, got onset={self.onset!r} "
+                f"and offset={self.offset!r}"
+            )
+        for name in ("min_duration_on", "min_duration_off"):
+            value = getattr(self, name)
+            if value < 0:
+                raise ValueError(f"Hysteresis.{name} must be >= 0 seconds, got {value!r}")
+
+    def to_dict(self) -> dict[str, float]:
+        """Return the thresholds as a JSON-serialisable dictionary.
+
+        Returns
+        -------
+        dict
+            ``{"onset": ..., "offset": ..., "min_duration_on": ..., "min_duration_off": ...}``.
+
+        Examples
+        --------
+        >>> Hysteresis.from_dict(Hysteresis(onset=0.6, offset=0.4).to_dict())
+        Hysteresis(onset=0.6, offset=0.4, min_duration_on=0.0, min_duration_off=0.0)
+        """
+        return {key: float(value) for key, value in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, float]) -> Hysteresis:
+        """Build thresholds from a dictionary written by :meth:`to_dict`.
+
+        Parameters
+        ----------
+        data : mapping
+            Any subset of the four fields; missing ones take their default.
+
+        Returns
+        -------
+        Hysteresis
+            The validated thresholds.
+        """
+        allowed = [field.name for field in fields(cls)]
+        unknown = sorted(set(data) - set(allowed))
+        if unknown:
+            raise ValueError(f"unknown Hysteresis field(s) {unknown}; allowed: {allowed}")
+        return cls(**data)
+
+
+def _hysteresis(scores: np.ndarray, onset: float, offset: float) -> np.ndarray:
+    """Hysteresis state machine on one score vector, vectorised.
+
+    The state on a frame is set by the latest decisive frame up to it: a score above
+    ``onset`` switches on, a score at or below ``offset`` switches off, anything in
+    between keeps the previous state (off before the first decisive frame).
+    """
+    switch_on = scores > onset
+    decisive = switch_on | (scores <= offset)
+    latest = np.where(decisive, np.arange(len(scores)), -1)
+    latest = np.maximum.accumulate(latest)
+    return (latest >= 0) & switch_on[np.maximum(latest, 0)]
+
+
+def _binarize_one(scores: np.ndarray, hysteresis: Hysteresis, step: float) -> np.ndarray:
+    active = _hysteresis(scores, hysteresis.onset, hysteresis.offset)
+    if hysteresis.min_duration_off > 0:
+        runs = _runs(active)
+        # Gaps lie between consecutive runs only; leading and trailing silence is
+        # not a gap and stays untouched.
+        for (_, gap_start), (gap_end, _) in zip(runs[:-1], runs[1:]):
+            if (gap_end - gap_start) * step < hysteresis.min_duration_off - _EPS:
+                active[gap_start:gap_end] = True
+    if hysteresis.min_duration_on > 0:
+        for first, last in _runs(active):
+            if (last - first) * step < hysteresis.min_duration_on - _EPS:
+                active[first:last] = False
+    return active
+
+
+def binarize(
+    scores: np.ndarray,
+    hysteresis: Hysteresis | Mapping[str, Hysteresis],
+    *,
+    classes: Sequence[str] = CLASSES,
+    step: float = FRAME_STEP,
+) -> np.ndarray:
+    """Turn frame scores into activity with hysteresis thresholds.
+
+    For each class, in this order (the order of pyannote.audio's ``Binarize``):
+    a region starts on a frame scoring above ``onset`` and lasts while the score stays
+    above ``offset``; gaps between two regions shorter than ``min_duration_off`` are
+    filled; regions shorter than ``min_duration_on`` are removed.
+
+    Parameters
+    ----------
+    scores : np.ndarray, shape (frame, class)
+        Scores (typically probabilities) of each class on each frame.
+    hysteresis : Hysteresis or mapping of str to Hysteresis
+        One set of thresholds for every class, or one per class name; classes missing
+        from the mapping use ``Hysteresis()``.
+    classes : sequence of str
+        Name of each column of ``scores``.
+    step : float
+        Frame step in seconds, converting run lengths into durations.
+
+    Returns
+    -------
+    np.ndarray, shape (frame, class), dtype bool
+        Activity of each class on each frame.
+
+    Examples
+    --------
+    >>> scores = np.array([[0.1, 0.6, 0.45, 0.45, 0.3, 0.7]]).T
+    >>> binarize(scores, Hysteresis(onset=0.5, offset=0.4), classes=["speech"])[:, 0].astype(int)
+    array([0, 1, 1, 1, 0, 1])
+    """
+    _check_step(step)
+    array = _check_frames(scores, classes, "scores").astype(float)
+    if np.isnan(array).any():
+        raise ValueError("scores must not contain NaN")
+    if isinstance(hysteresis, Hysteresis):
+        per_class = {label: hysteresis for label in classes}
+    elif isinstance(hysteresis, Mapping):
+        unknown = sorted(set(hysteresis) - set(classes))
+        if unknown:
+            raise ValueError(
+                f"hysteresis given for unknown class(es) {unknown}; classes are {tuple(classes)}"
+            )
+        for label, value in hysteresis.items():
+            if not isinstance(value, Hysteresis):
+                raise ValueError(f"hysteresis[{label!r}] must be a Hysteresis, got {value!r}")
+        per_class = {label: hysteresis.get(label, Hysteresis()) for label in classes}
+    else:
+        raise ValueError(
+            "hysteresis must be a Hysteresis or a mapping of class name to Hysteresis, "
+            f"got {hysteresis!r}"
+        )
+    active = np.zeros(array.shape, dtype=bool)
+    for column, label in enumerate(classes):
+        active[:, column] = _binarize_one(array[:, column], per_class[label], step)
+    return active

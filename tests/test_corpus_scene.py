@@ -1,0 +1,96 @@
+import dataclasses
+
+import numpy as np
+import pytest
+from scipy.ndimage import binary_dilation
+
+from proxyseg.corpus.activity import FRAME_SAMPLES, frame_energy
+from proxyseg.corpus.prepare import prepare_sources
+from proxyseg.corpus.scene import MixingConfig, SourcePool, mix_scene
+from proxyseg.corpus.sources import folder_sources
+from proxyseg.labels import CLASSES
+
+SPEECH, MUSIC, NOISE, OVERLAP = range(4)
+
+
+@pytest.fixture(scope="module")
+def pool(source_folder, tmp_path_factory) -> SourcePool:
+    prepared = prepare_sources(folder_sources(source_folder, group_depth=1), tmp_path_factory.mktemp("cache"))
+    speakers = {}
+    for item in prepared:
+        if item.source.kind == "speech":
+            speakers.setdefault(item.source.group, []).append(item)
+    return SourcePool(speakers, [p for p in prepared if p.source.kind == "music"],
+                      [p for p in prepared if p.source.kind == "noise"])
+
+
+def frame_energies(signal: np.ndarray) -> np.ndarray:
+    return frame_energy(signal)
+
+
+def sounding(signal: np.ndarray, bridge: int) -> np.ndarray:
+    """Frames where ``signal`` has energy, widened by ``bridge`` frames (labels bridge short gaps)."""
+    return binary_dilation(frame_energies(signal) > 0, iterations=bridge)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_labels_agree_with_the_sources_mixed_in(pool, seed):
+    scene = mix_scene(pool, np.random.default_rng(seed))
+    assert scene.waveform.dtype == np.float32
+    assert scene.waveform.shape == (30 * 16000,)
+    assert scene.labels.shape == (1500, len(CLASSES))
+    # The stems add up to the mixture.
+    np.testing.assert_allclose(sum(scene.stems.values()), scene.waveform, atol=1e-5)
+    # A labelled frame has its source sounding in it or within a bridged pause (0.2 s for speech).
+    talkers = [sounding(s, 10) for n, s in scene.stems.items() if n.startswith("talker:")]
+    speaking = np.sum(talkers, axis=0) if talkers else np.zeros(1500)
+    assert np.all(speaking[scene.labels[:, SPEECH]] >= 1)
+    assert np.all(speaking[scene.labels[:, OVERLAP]] >= 2)
+    for index, stem, bridge in ((MUSIC, "music", 25), (NOISE, "noise", 15)):
+        assert np.all(sounding(scene.stems[stem], bridge)[scene.labels[:, index]])
+        # Where the stem is within 20 dB of its loudest frame, the label is set.
+        energy = frame_energies(scene.stems[stem])
+        if energy.max() > 0:
+            assert np.all(scene.labels[energy > energy.max() * 1e-2, index])
+    # Overlap implies speech.
+    assert not np.any(scene.labels[:, OVERLAP] & ~scene.labels[:, SPEECH])
+
+
+def test_talkers_loud_frames_are_labelled_speech_when_dry(pool):
+    config = dataclasses.replace(MixingConfig(), reverb_probability=0.0, program_weights=(1, 0, 0, 0))
+    scene = mix_scene(pool, np.random.default_rng(0), config)
+    for name, stem in scene.stems.items():
+        if name.startswith("talker:"):
+            energy = frame_energies(stem)
+            assert np.all(scene.labels[energy > energy.max() * 1e-2, SPEECH])
+
+
+def test_overlap_share_over_many_scenes_is_between_10_and_20_percent_of_speech(pool):
+    labels = np.concatenate([mix_scene(pool, np.random.default_rng(seed)).labels for seed in range(40)])
+    share = labels[:, OVERLAP].sum() / labels[:, SPEECH].sum()
+    assert 0.10 <= share <= 0.20
+
+
+def test_all_classes_occur_and_some_scenes_are_reverberant(pool):
+    scenes = [mix_scene(pool, np.random.default_rng(seed)) for seed in range(20)]
+    labels = np.concatenate([scene.labels for scene in scenes])
+    assert labels.any(axis=0).all()
+    assert 0 < sum(scene.reverberant for scene in scenes) < 20
+    # Some frames carry no label at all: silence stretches exist.
+    assert (~labels.any(axis=1)).sum() > 0
+
+
+def test_the_same_generator_state_gives_the_same_scene(pool):
+    first, second = (mix_scene(pool, np.random.default_rng(7)) for _ in range(2))
+    assert np.array_equal(first.waveform, second.waveform)
+    assert np.array_equal(first.labels, second.labels)
+
+
+def test_peak_level_is_varied_and_never_clips(pool):
+    peaks = [float(np.abs(mix_scene(pool, np.random.default_rng(seed)).waveform).max()) for seed in range(6)]
+    assert max(peaks) <= 10 ** (-1 / 20) + 1e-6
+    assert max(peaks) / min(peaks) > 1.5
+
+
+def test_frames_are_aligned_with_the_sample_grid():
+    assert FRAME_SAMPLES == 320

@@ -1,0 +1,230 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from pyannote.core import Annotation, Segment
+
+from proxyseg.labels import (
+    CLASSES,
+    FRAME_STEP,
+    FRAMES,
+    Hysteresis,
+    annotation_to_frames,
+    binarize,
+    frames_to_annotation,
+    num_frames,
+)
+
+
+def triples(annotation: Annotation) -> list[tuple[float, float, str]]:
+    tracks = annotation.itertracks(yield_label=True)
+    return sorted((segment.start, segment.end, label) for segment, _, label in tracks)
+
+
+def test_vocabulary_and_grid():
+    assert CLASSES == ("speech", "music", "noise", "overlap")
+    assert FRAME_STEP == 0.02
+    assert FRAMES[0] == Segment(0.0, 0.02)
+    assert FRAMES[10].start == pytest.approx(0.2)
+
+
+def test_frames_to_annotation_hand_made():
+    frames = np.zeros((6, 4), dtype=bool)
+    frames[0:2, 0] = True  # speech from the very first frame
+    frames[4:6, 0] = True  # ... and up to the very last one
+    frames[1:5, 1] = True
+    frames[3, 3] = True
+    annotation = frames_to_annotation(frames, uri="f")
+    assert annotation.uri == "f"
+    assert triples(annotation) == [
+        (0.0, 0.04, "speech"),
+        (0.02, 0.1, "music"),
+        (0.06, 0.08, "overlap"),
+        (0.08, 0.12, "speech"),
+    ]
+    # one track per segment, even for two segments of one label
+    assert len(list(annotation.itertracks())) == 4
+    np.testing.assert_array_equal(annotation_to_frames(annotation, 6), frames)
+
+
+def test_frames_to_annotation_accepts_01_and_clips_to_duration():
+    frames = np.zeros((5, 4), dtype=int)
+    frames[2:5, 2] = 1
+    annotation = frames_to_annotation(frames, duration=0.095)
+    assert triples(annotation) == [(0.04, 0.095, "noise")]
+    assert num_frames(0.095) == 5
+    np.testing.assert_array_equal(annotation_to_frames(annotation, 5), frames.astype(bool))
+    # frames entirely past the end disappear
+    assert triples(frames_to_annotation(frames, duration=0.03)) == []
+
+
+def test_frames_to_annotation_validates_shape():
+    with pytest.raises(ValueError, match="4 columns"):
+        frames_to_annotation(np.zeros((3, 3), dtype=bool))
+    with pytest.raises(ValueError, match="shape"):
+        frames_to_annotation(np.zeros(3, dtype=bool))
+    frames = np.ones((2, 2), dtype=bool)
+    annotation = frames_to_annotation(frames, classes=("a", "b"))
+    assert triples(annotation) == [(0.0, 0.04, "a"), (0.0, 0.04, "b")]
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(arrays(np.bool_, st.tuples(st.integers(0, 400), st.just(len(CLASSES)))))
+def test_round_trip_random(frames):
+    annotation = frames_to_annotation(frames, uri="x")
+    np.testing.assert_array_equal(annotation_to_frames(annotation, len(frames)), frames)
+    for start, end, _ in triples(annotation):
+        # boundaries are exact multiples of the step, as decimal numbers with 2 digits
+        assert start == round(start, 2) and end == round(end, 2)
+        assert round(start / FRAME_STEP) * FRAME_STEP == pytest.approx(start, abs=1e-12)
+
+
+@settings(max_examples=30, deadline=None, database=None)
+@given(
+    arrays(np.bool_, st.tuples(st.integers(1, 200), st.just(len(CLASSES)))),
+    st.floats(0.0, 0.0199),
+)
+def test_round_trip_with_duration_clipping(frames, extra):
+    # any duration whose frame count is len(frames) keeps the round trip exact
+    duration = round((len(frames) - 0.5) * FRAME_STEP + 1e-6 + extra / 2, 6)
+    assert num_frames(duration) == len(frames)
+    annotation = frames_to_annotation(frames, duration=duration)
+    assert all(end <= duration for _, end, _ in triples(annotation))
+    np.testing.assert_array_equal(annotation_to_frames(annotation, len(frames)), frames)
+
+
+def test_annotation_to_frames_centre_rule():
+    annotation = Annotation()
+    # centres are 0.01, 0.03, 0.05, 0.07, 0.09: [0.03, 0.07) holds 0.03 and 0.05 only
+    annotation[Segment(0.03, 0.07), "a"] = "music"
+    annotation[Segment(0.031, 0.049), "b"] = "speech"  # holds no centre
+    annotation[Segment(0.0, 1.0), "c"] = "laughter"  # not a class: ignored
+    frames = annotation_to_frames(annotation, 5)
+    assert frames.dtype == bool and frames.shape == (5, 4)
+    np.testing.assert_array_equal(frames[:, 1], [False, True, True, False, False])
+    assert not frames[:, [0, 2, 3]].any()
+    # segments past the last frame are truncated, not an error
+    np.testing.assert_array_equal(annotation_to_frames(annotation, 2)[:, 1], [False, True])
+
+
+def test_annotation_to_frames_validates():
+    with pytest.raises(ValueError, match="num_frames"):
+        annotation_to_frames(Annotation(), -1)
+    with pytest.raises(ValueError, match="step"):
+        annotation_to_frames(Annotation(), 3, step=0.0)
+
+
+@pytest.mark.parametrize(
+    "duration, expected",
+    [
+        (0.0, 0), (0.009, 0), (0.01, 0), (0.0101, 1), (0.02, 1), (0.03, 1), (0.0301, 2),
+        (30.0, 1500), (29.99, 1499), (3600.0, 180000),
+    ],
+)
+def test_num_frames(duration, expected):
+    assert num_frames(duration) == expected
+
+
+def test_num_frames_counts_centres_inside():
+    for duration in np.linspace(0.0, 3.0, 301):
+        n = num_frames(float(duration))
+        assert (n - 0.5) * FRAME_STEP < duration + 1e-9 or n == 0
+        assert (n + 0.5) * FRAME_STEP >= duration - 1e-9
+
+
+@pytest.mark.parametrize("duration", [-0.1, float("nan"), float("inf")])
+def test_num_frames_rejects(duration):
+    with pytest.raises(ValueError, match="duration"):
+        num_frames(duration)
+
+
+def column(values, hysteresis, step=FRAME_STEP):
+    scores = np.asarray(values, dtype=float)[:, None]
+    return binarize(scores, hysteresis, classes=["speech"], step=step)[:, 0].astype(int).tolist()
+
+
+def test_binarize_hysteresis():
+    scores = [0.1, 0.6, 0.45, 0.45, 0.3, 0.7, 0.5, 0.41, 0.4, 0.45, 0.51]
+    assert column(scores, Hysteresis(onset=0.5, offset=0.4)) == [0, 1, 1, 1, 0, 1, 1, 1, 0, 0, 1]
+    # without hysteresis the plain threshold applies (score > 0.5)
+    assert column(scores, Hysteresis()) == [0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 1]
+    # between the thresholds at the very start: stays off
+    assert column([0.45, 0.45, 0.6], Hysteresis(onset=0.5, offset=0.4)) == [0, 0, 1]
+
+
+def test_binarize_min_duration_off_fills_inner_gaps_only():
+    scores = [0.0, 0.0, 1, 1, 0, 0, 1, 1, 0, 0, 0, 1, 0, 0]
+    hysteresis = Hysteresis(min_duration_off=0.05)  # gaps of 2 frames (0.04 s) are filled
+    assert column(scores, hysteresis) == [0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 0, 0]
+    # a gap of exactly min_duration_off is not shorter than it: kept
+    assert column(scores, Hysteresis(min_duration_off=0.04)) == [int(s) for s in scores]
+    gap = [1] + [0] * 15 + [1]
+    assert column(gap, Hysteresis(min_duration_off=0.1 + 0.2)) == gap  # 0.3 s is not < 0.1 + 0.2
+    # edge gaps touch the start or the end of the file: never filled
+    assert column([0, 1, 0, 1, 0], Hysteresis(min_duration_off=1.0)) == [0, 1, 1, 1, 0]
+
+
+def test_binarize_min_duration_on_removes_blips_after_filling():
+    scores = [0, 1, 0, 0, 0, 1, 1, 1, 0, 0, 1, 0, 1, 0]
+    expected = [0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0]
+    assert column(scores, Hysteresis(min_duration_on=0.05)) == expected
+    # filling happens first: 1 + gap + 1 becomes one region of 3 frames, long enough
+    both = Hysteresis(min_duration_on=0.05, min_duration_off=0.03)
+    assert column(scores, both) == [0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 1, 1, 1, 0]
+    # a region of exactly min_duration_on is kept, despite float error (0.1 + 0.2 > 0.3)
+    region = [0] + [1] * 15 + [0]
+    assert column(region, Hysteresis(min_duration_on=0.1 + 0.2)) == region
+    assert column([0] + [1] * 14 + [0], Hysteresis(min_duration_on=0.1 + 0.2)) == [0] * 16
+
+
+def test_binarize_per_class_mapping():
+    scores = np.tile(np.array([[0.2], [0.6], [0.35], [0.8]]), (1, 4))
+    per_class = {"music": Hysteresis(onset=0.5, offset=0.3), "noise": Hysteresis(0.1, 0.1)}
+    active = binarize(scores, per_class)
+    assert active.dtype == bool and active.shape == (4, 4)
+    np.testing.assert_array_equal(active[:, 0], [0, 1, 0, 1])  # default Hysteresis()
+    np.testing.assert_array_equal(active[:, 1], [0, 1, 1, 1])
+    np.testing.assert_array_equal(active[:, 2], [1, 1, 1, 1])
+    np.testing.assert_array_equal(active[:, 3], [0, 1, 0, 1])
+
+
+def test_binarize_validates():
+    with pytest.raises(ValueError, match="unknown class"):
+        binarize(np.zeros((3, 4)), {"singing": Hysteresis()})
+    with pytest.raises(ValueError, match="4 columns"):
+        binarize(np.zeros((3, 2)), Hysteresis())
+    with pytest.raises(ValueError, match="NaN"):
+        binarize(np.full((3, 4), np.nan), Hysteresis())
+    with pytest.raises(ValueError, match="Hysteresis"):
+        binarize(np.zeros((3, 4)), 0.5)
+    assert binarize(np.zeros((0, 4)), Hysteresis()).shape == (0, 4)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"onset": 0.4, "offset": 0.5}, "offset <= onset"),
+        ({"onset": 1.5, "offset": 0.5}, "onset <= 1"),
+        ({"offset": -0.1}, "0 <= offset"),
+        ({"min_duration_on": -1.0}, "min_duration_on"),
+        ({"min_duration_off": -0.01}, "min_duration_off"),
+        ({"onset": float("nan")}, "onset"),
+        ({"onset": "0.5"}, "onset"),
+    ],
+)
+def test_hysteresis_validation(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Hysteresis(**kwargs)
+
+
+def test_hysteresis_dict_round_trip():
+    hysteresis = Hysteresis(onset=0.7, offset=0.3, min_duration_on=0.1, min_duration_off=0.2)
+    data = hysteresis.to_dict()
+    assert data == {"onset": 0.7, "offset": 0.3, "min_duration_on": 0.1, "min_duration_off": 0.2}
+    assert Hysteresis.from_dict(data) == hysteresis
+    assert Hysteresis.from_dict({"onset": 0.8}) == Hysteresis(onset=0.8)
+    with pytest.raises(ValueError, match="threshold"):
+        Hysteresis.from_dict({"threshold": 0.5})
