@@ -61,15 +61,15 @@ def cli(verbose: int) -> None:
 @cli.command("info")
 @click.argument("audio", nargs=-1, required=True, type=click.Path(path_type=Path))
 def info_command(audio: tuple[Path, ...]) -> None:
-    """Describe audio files: duration, sample rate, channels, format.
+    """Describe audio files: duration, sample rate, channels, format (tab-separated).
 
     A file that cannot be read is reported on stderr and skipped; the exit status is 1 if any
     file failed.
     """
     from proxyseg.audio import info
 
-    table = Table("file", "duration (s)", "sample rate", "channels", "format")
     failures = 0
+    click.echo("file\tduration_s\tsample_rate\tchannels\tformat")
     for path in audio:
         try:
             described = info(path)
@@ -77,10 +77,8 @@ def info_command(audio: tuple[Path, ...]) -> None:
             click.echo(f"proxyseg: error: {error}", err=True)
             failures += 1
             continue
-        table.add_row(str(path), f"{described.duration:.3f}", str(described.sample_rate),
-                      str(described.channels), f"{described.format} ({described.subtype})")
-    if table.row_count:
-        _stdout.print(table)
+        click.echo(f"{path}\t{described.duration:.3f}\t{described.sample_rate}\t{described.channels}\t"
+                   f"{described.format}/{described.subtype}")
     if failures:
         raise click.exceptions.Exit(1)
 

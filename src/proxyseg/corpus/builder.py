@@ -119,6 +119,8 @@ class CorpusBuilder:
         counts = np.maximum(1, np.floor(wanted).astype(int))
         for split in np.argsort(-(wanted - np.floor(wanted)), kind="stable")[: max(0, total - counts.sum())]:
             counts[split] += 1  # largest remainders first, so that the counts add up to the total
+        while counts.sum() > total:  # the one-file minimum of small splits came out of the largest
+            counts[int(np.argmax(counts))] -= 1
         return [(split, index) for split, count in zip(SPLITS, counts) for index in range(count)]
 
     def _write_metadata(self, output: Path, prepared: list[PreparedSource],

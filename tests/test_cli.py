@@ -1,0 +1,104 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+from click.testing import CliRunner
+
+from proxyseg.cli import cli
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    """The installed command line, as a user runs it."""
+    return subprocess.run([sys.executable, "-m", "proxyseg", *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def bad_inputs(tmp_path):
+    """Every kind of bad audio input, by name."""
+    good = tmp_path / "good.wav"
+    sf.write(good, np.zeros(16000), 16000)
+    truncated = tmp_path / "truncated.wav"
+    truncated.write_bytes(good.read_bytes()[:30])
+    text = tmp_path / "notes.wav"
+    text.write_text("this is not audio\n")
+    empty = tmp_path / "empty.wav"
+    empty.touch()
+    zero = tmp_path / "zero.wav"
+    sf.write(zero, np.zeros(0), 16000)
+    short = tmp_path / "short.wav"
+    sf.write(short, np.zeros(100), 16000)
+    unknown = tmp_path / "sound.xyz"
+    unknown.write_bytes(b"\x00\x01" * 100)
+    return {"missing": tmp_path / "missing.wav", "directory": tmp_path, "truncated": truncated, "text": text,
+            "empty": empty, "zero": zero, "unknown": unknown, "good": good}
+
+
+def test_help_lists_the_commands_of_the_contract():
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    for command in ("segment", "explain", "evaluate", "corpus", "train", "nmf", "demo"):
+        assert command in result.output
+
+
+@pytest.mark.parametrize("command", [["segment", "x.wav", "-o", "out"], ["explain", "x.wav"],
+                                     ["evaluate", "--reference", "a", "--hypothesis", "b"],
+                                     ["train", "teacher", "c"], ["train", "proxy", "c"], ["nmf", "learn", "c"]])
+def test_commands_not_built_yet_say_so_in_one_line(command):
+    result = CliRunner().invoke(cli, command)
+    assert result.exit_code != 0
+    assert result.output.strip().count("\n") == 0
+    assert "not available yet" in result.output
+
+
+def test_each_bad_input_is_one_line_on_stderr_and_the_good_file_is_still_described(bad_inputs):
+    names = ["missing", "directory", "truncated", "text", "empty", "zero", "unknown", "good"]
+    result = run("info", *(str(bad_inputs[name]) for name in names))
+    assert result.returncode == 1
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == len(names) - 1, result.stderr
+    assert all(line.startswith("proxyseg: error: ") for line in errors)
+    assert "Traceback" not in result.stderr
+    header, row = result.stdout.strip().splitlines()
+    assert header.split("\t")[:2] == ["file", "duration_s"]
+    assert row.split("\t")[:4] == [str(bad_inputs["good"]), "1.000", "16000", "1"]
+    assert "missing.wav: no such file" in result.stderr
+    assert "empty file" in result.stderr
+
+
+def test_a_file_shorter_than_one_frame_is_refused_where_audio_is_decoded(bad_inputs):
+    from proxyseg.audio import load
+    from proxyseg.errors import AudioTooShortError
+
+    with pytest.raises(AudioTooShortError, match="short.wav"):
+        load(bad_inputs["good"].parent / "short.wav")
+
+
+def test_corpus_build_from_user_sources(source_folder, tmp_path):
+    output = tmp_path / "corpus"
+    result = run("corpus", "build", str(output), "--hours", "0.025", "--seed", "2", "--sources", str(source_folder),
+                 "--group-depth", "1", "--cache-dir", str(tmp_path / "cache"), "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "corpus statistics" in result.stdout
+    stats = json.loads((output / "stats.json").read_text())
+    assert stats["total"]["files"] == 3
+    # Running again without --overwrite is refused in one line.
+    again = run("corpus", "build", str(output), "--sources", str(source_folder), "--cache-dir", str(tmp_path / "cache"))
+    assert again.returncode == 1
+    assert again.stderr.strip() == f"proxyseg: error: {output} already holds a corpus; use --overwrite to replace it"
+
+
+def test_corpus_build_with_a_sources_folder_lacking_a_kind(tmp_path):
+    (tmp_path / "src" / "speech").mkdir(parents=True)
+    result = run("corpus", "build", str(tmp_path / "out"), "--sources", str(tmp_path / "src"), "--quiet")
+    assert result.returncode == 1
+    assert result.stderr.startswith("proxyseg: error: ") and "music, noise" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_option_values_are_usage_errors():
+    result = CliRunner().invoke(cli, ["corpus", "build", "out", "--hours", "-1"])
+    assert result.exit_code == 2
+    assert "--hours" in result.output
