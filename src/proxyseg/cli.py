@@ -137,8 +137,8 @@ def demo(output: Path) -> None:
 def _print_stats(stats: dict) -> None:
     from proxyseg.labels import CLASSES
 
-    table = Table("split", "files", "minutes", *(f"{name} %" for name in CLASSES), "overlap/speech %",
-                  title="corpus statistics (share of each split's duration)")
+    table = Table("split", "files", "minutes", *CLASSES, "overlap/speech",
+                  title="corpus statistics (% of each split's duration)")
     rows = [*stats["splits"].items(), ("total", stats["total"])]
     for split, summary in rows:
         table.add_row(split, str(summary["files"]), f"{summary['duration'] / 60:.1f}",
