@@ -17,6 +17,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from proxyseg.atomic import atomic_output
 from proxyseg.errors import (
     AudioError,
     AudioFormatError,
@@ -259,14 +260,8 @@ def save(
     if subtype == "PCM_16" and not sf.check_format(container, subtype):
         subtype = sf.default_subtype(container)
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        sf.write(str(temporary), waveform, sample_rate, subtype=subtype, format=container)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as partial:
+        sf.write(str(partial), waveform, sample_rate, subtype=subtype, format=container)
 
 
 def _undecodable(path: Path, error: sf.LibsndfileError) -> AudioError:

@@ -29,7 +29,6 @@ import json
 import math
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -37,6 +36,7 @@ from typing import NoReturn
 from pyannote.core import Annotation, Segment, Timeline
 from pyannote.database.util import load_rttm, load_uem
 
+from proxyseg.atomic import write_text
 from proxyseg.errors import LabelFormatError
 from proxyseg.labels import CLASSES
 
@@ -52,24 +52,6 @@ EXTENSIONS = {
     "rttm": "rttm", "csv": "csv", "json": "json", "textgrid": "TextGrid", "audacity": "txt",
 }
 """File extension (without dot) of each format."""
-
-
-def _atomic_write(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old file or the new one, never a part."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Same directory as the target, so os.replace is a rename within one file system.
-    handle = tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", newline="", dir=path.parent, prefix=f".{path.name}.",
-        suffix=".tmp", delete=False,
-    )
-    try:
-        with handle:
-            handle.write(text)
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
 
 
 def _read_text(path: str | os.PathLike) -> str:
@@ -119,7 +101,7 @@ def write_rttm(path: str | os.PathLike, annotations: Annotation | Iterable[Annot
     buffer = io.StringIO()
     for annotation in _with_uris(annotations, Annotation):
         annotation.write_rttm(buffer)
-    _atomic_write(path, buffer.getvalue())
+    write_text(path, buffer.getvalue())
 
 
 def _validated(path, columns: int, check) -> tuple[list[str], set[str]]:
@@ -206,7 +188,7 @@ def write_uem(path: str | os.PathLike, timelines: Timeline | Iterable[Timeline])
     buffer = io.StringIO()
     for timeline in _with_uris(timelines, Timeline):
         timeline.write_uem(buffer)
-    _atomic_write(path, buffer.getvalue())
+    write_text(path, buffer.getvalue())
 
 
 def read_uem(path: str | os.PathLike) -> dict[str, Timeline]:
@@ -334,7 +316,7 @@ def write_annotation(
             if any(character in label for character in "\t\r\n"):
                 raise ValueError(f"audacity labels cannot contain tabs or newlines, got {label!r}")
         text = "".join(f"{start:.6f}\t{end:.6f}\t{label}\n" for start, end, label in segments)
-    _atomic_write(path, text)
+    write_text(path, text)
 
 
 def _quote(text: str) -> str:

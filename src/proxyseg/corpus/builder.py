@@ -8,7 +8,6 @@ give byte-identical audio and labels whatever the number of worker processes.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -21,6 +20,7 @@ from pyannote.core import Segment, Timeline
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from proxyseg import __version__
+from proxyseg.atomic import write_json
 from proxyseg.audio import SAMPLE_RATE, save
 from proxyseg.corpus.activity import RULES
 from proxyseg.corpus.debian import default_cache_dir
@@ -110,7 +110,7 @@ class CorpusBuilder:
         for name in ("audio", "rttm", "uem", "lists"):
             (output / name).mkdir(parents=True, exist_ok=True)
         # Marks the folder as ours, so that an interrupted build can be replaced with --overwrite.
-        _write_json(output / "corpus.json", {"proxyseg_version": __version__, "status": "incomplete"})
+        write_json(output / "corpus.json", {"proxyseg_version": __version__, "status": "incomplete"})
 
     def _plan(self) -> list[tuple[str, int]]:
         """The ``(split, index)`` of every file to mix."""
@@ -145,11 +145,11 @@ class CorpusBuilder:
             "activity_rules": {kind: rule.to_dict() for kind, rule in RULES.items()},
             "groups": groups,
         }
-        _write_json(output / "corpus.json", description)
-        _write_json(output / "stats.json", corpus_stats(results, assignment, prepared))
+        write_json(output / "corpus.json", description)
+        write_json(output / "stats.json", corpus_stats(results, assignment, prepared))
         scenes = {result["uri"]: {key: result[key] for key in ("classes", "reverberant", "groups", "sources")}
                   for result in sorted(results.values(), key=lambda result: result["uri"])}
-        _write_json(output / "scenes.json", scenes)
+        write_json(output / "scenes.json", scenes)
 
 
 # -- worker processes -----------------------------------------------------------------------
@@ -188,12 +188,6 @@ def _pools(prepared: list[PreparedSource], assignment: dict[str, str]) -> dict[s
 def _progress(enabled: bool) -> Progress:
     return Progress(TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(),
                     TimeRemainingColumn(), disable=not enabled, transient=False)
-
-
-def _write_json(path: Path, content: dict) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(content, indent=2, sort_keys=False) + "\n")
-    partial.replace(path)
 
 
 def build_corpus(output: str | Path, **options) -> Corpus:

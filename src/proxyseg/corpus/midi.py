@@ -6,6 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from proxyseg.atomic import atomic_output
 from proxyseg.errors import CorpusError
 
 # A gain of 0.3 keeps dense passages below full scale with TimGM6mb (0.8 clips).
@@ -37,13 +38,10 @@ def render_midi(midi: Path, soundfont: Path, output: Path, sample_rate: int = 16
     Path
         ``output``.
     """
-    output.parent.mkdir(parents=True, exist_ok=True)
-    partial = output.with_name(output.name + ".partial.wav")
-    command = ["fluidsynth", "-ni", "-g", str(RENDER_GAIN), "-r", str(sample_rate),
-               "-F", str(partial), str(soundfont), str(midi)]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0 or not partial.exists():
-        partial.unlink(missing_ok=True)
-        raise CorpusError(f"fluidsynth could not render {midi.name}: {result.stderr.strip()[-200:]}")
-    partial.replace(output)
+    with atomic_output(output) as partial:
+        command = ["fluidsynth", "-ni", "-g", str(RENDER_GAIN), "-r", str(sample_rate),
+                   "-F", str(partial), str(soundfont), str(midi)]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if result.returncode != 0 or partial.stat().st_size == 0:
+            raise CorpusError(f"fluidsynth could not render {midi.name}: {result.stderr.strip()[-200:]}")
     return output

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from proxyseg.atomic import atomic_output
 from proxyseg.audio import SAMPLE_RATE, load
 from proxyseg.corpus.sources import Source
 from proxyseg.errors import AudioError
@@ -114,9 +115,8 @@ def _prepare_one(task: tuple[Source, Path | None]) -> tuple[Path, int] | AudioEr
         return f"shorter than {MIN_SOURCE_DURATION} s"
     if not np.any(waveform):
         return "silent"
-    partial = array_path.with_name(array_path.stem + ".partial.npy")
-    np.save(partial, waveform.astype(np.float32))
-    partial.replace(array_path)
+    with atomic_output(array_path) as partial:
+        np.save(partial, waveform.astype(np.float32))
     return array_path, int(waveform.shape[0])
 
 

@@ -16,6 +16,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from proxyseg.atomic import atomic_output
 from proxyseg.corpus.debian import DEFAULT_PACKAGES, fetch_packages
 from proxyseg.corpus.midi import fluidsynth_available, render_midi
 from proxyseg.corpus.opensfx import read_catalogue
@@ -179,9 +180,7 @@ def _opensfx_noise(catalogue: Path, extract_dir: Path) -> list[Source]:
         slug = re.sub(r"[^a-z0-9]+", "-", entry.title.lower()).strip("-")
         path = extract_dir / f"{entry.index:02d}-{slug}.wav"
         if not path.exists():
-            extract_dir.mkdir(parents=True, exist_ok=True)
-            partial = path.with_name(path.name + ".partial")
-            partial.write_bytes(entry.wav)
-            partial.replace(path)
+            with atomic_output(path) as partial:
+                partial.write_bytes(entry.wav)
         sources.append(Source("noise", f"opensfx:{entry.recording}", f"opensfx/{path.stem}", path))
     return sources
