@@ -31,7 +31,7 @@ from pyannote.core import Annotation, Segment, SlidingWindow
 
 __all__ = [
     "CLASSES", "FRAMES", "FRAME_STEP", "Hysteresis",
-    "annotation_to_frames", "binarize", "frames_to_annotation", "num_frames",
+    "annotation_to_frames", "binarize", "fill_short_gaps", "frames_to_annotation", "num_frames",
 ]
 
 CLASSES: tuple[str, ...] = ("speech", "music", "noise", "overlap")
@@ -315,15 +315,42 @@ def _hysteresis(scores: np.ndarray, onset: float, offset: float) -> np.ndarray:
     return (latest >= 0) & switch_on[np.maximum(latest, 0)]
 
 
+def fill_short_gaps(active: np.ndarray, min_duration: float, step: float = FRAME_STEP) -> np.ndarray:
+    """Fill the inactive stretches shorter than ``min_duration`` that lie between two active ones.
+
+    Leading and trailing inactivity is not a gap between two regions and stays untouched.
+
+    Parameters
+    ----------
+    active : np.ndarray, shape (frame,)
+        Boolean activity of one class.
+    min_duration : float
+        Gaps shorter than this (seconds) are filled.
+    step : float
+        Frame step in seconds.
+
+    Returns
+    -------
+    np.ndarray, shape (frame,), dtype bool
+        A new array.
+
+    Examples
+    --------
+    >>> fill_short_gaps(np.array([0, 1, 0, 0, 1, 0, 0, 0, 1, 0], dtype=bool), 0.05).astype(int)
+    array([0, 1, 1, 1, 1, 0, 0, 0, 1, 0])
+    """
+    active = np.array(active, dtype=bool)
+    runs = _runs(active)
+    for (_, gap_start), (gap_end, _) in zip(runs[:-1], runs[1:]):
+        if (gap_end - gap_start) * step < min_duration - _EPS:
+            active[gap_start:gap_end] = True
+    return active
+
+
 def _binarize_one(scores: np.ndarray, hysteresis: Hysteresis, step: float) -> np.ndarray:
     active = _hysteresis(scores, hysteresis.onset, hysteresis.offset)
     if hysteresis.min_duration_off > 0:
-        runs = _runs(active)
-        # Gaps lie between consecutive runs only; leading and trailing silence is
-        # not a gap and stays untouched.
-        for (_, gap_start), (gap_end, _) in zip(runs[:-1], runs[1:]):
-            if (gap_end - gap_start) * step < hysteresis.min_duration_off - _EPS:
-                active[gap_start:gap_end] = True
+        active = fill_short_gaps(active, hysteresis.min_duration_off, step)
     if hysteresis.min_duration_on > 0:
         for first, last in _runs(active):
             if (last - first) * step < hysteresis.min_duration_on - _EPS:

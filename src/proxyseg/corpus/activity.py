@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from proxyseg.labels import fill_short_gaps
+
 #: Samples per label frame: 20 ms at 16 kHz.
 FRAME_SAMPLES = 320
 
@@ -98,17 +100,4 @@ def active_frames(
     if peak <= 0.0:
         return np.zeros(energy.shape, dtype=bool)
     active = energy >= peak * 10.0 ** (-rule.range_db / 10.0)
-    max_gap_frames = rule.min_gap * sample_rate / frame_samples
-    return _fill_short_gaps(active, max_gap_frames)
-
-
-def _fill_short_gaps(active: np.ndarray, max_gap_frames: float) -> np.ndarray:
-    """Fill inactive runs shorter than ``max_gap_frames`` lying between two active runs."""
-    filled = active.copy()
-    indices = np.flatnonzero(active)
-    if indices.size < 2:
-        return filled
-    gaps = np.diff(indices) - 1
-    for position in np.flatnonzero((gaps > 0) & (gaps < max_gap_frames - 1e-9)):
-        filled[indices[position] + 1 : indices[position + 1]] = True
-    return filled
+    return fill_short_gaps(active, rule.min_gap, step=frame_samples / sample_rate)
