@@ -17,6 +17,11 @@ def _quote(text: str) -> str:
 def textgrid_text(
     segments: list[tuple[float, float, str]], xmax: float, classes: Sequence[str]
 ) -> str:
+    """The long-format TextGrid of ``segments``: one IntervalTier per class, spanning ``[0, xmax]``.
+
+    Empty-text intervals fill the gaps; overlapping segments of one class are merged (a tier
+    cannot overlap itself), touching ones stay apart.
+    """
     lines = ['File type = "ooTextFile"', 'Object class = "TextGrid"', "", "xmin = 0"]
     lines += [f"xmax = {xmax:.6f}", "tiers? <exists>", f"size = {len(classes)}", "item []:"]
     for number, label in enumerate(classes, start=1):
@@ -44,7 +49,11 @@ def textgrid_text(
 
 
 class TextGridReader:
-    """Line-by-line parser of the long TextGrid format, one ``key = value`` per line."""
+    """Parser of the long TextGrid format, one ``key = value`` per line.
+
+    ``TextGridReader(path, lines).segments()`` gives ``(start, end, tier name)`` for every
+    interval with a non-empty text; anything else raises :class:`LabelFormatError`.
+    """
 
     def __init__(self, path, lines: list[str]):
         self.path = path
