@@ -1,0 +1,127 @@
+"""Input features on the 20 ms frame grid: the paper's log-spectrogram and a log-mel variant.
+
+Both are plain ``nn.Module``s mapping a waveform ``(batch, samples)`` at 16 kHz to
+``(batch, freq, frame)``. Frames follow the paper's analysis (DESIGN §1): a 25 ms Hann window
+(400 samples, zero-padded to an FFT of 512), a 20 ms hop (320 samples) and no centre padding,
+so ``frames = 1 + (samples - 400) // 320`` — the frame count of WavLM, and 199 for 4 s.
+Frame ``i`` is centred at ``0.02 i + 0.0125`` s: 2.5 ms after the centre of label frame ``i``
+(:mod:`proxyseg.labels`), a negligible offset.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+SAMPLE_RATE = 16_000
+N_FFT = 512
+WIN_LENGTH = 400
+HOP_LENGTH = 320
+
+
+def num_feature_frames(num_samples: int) -> int:
+    """Frames of a waveform of ``num_samples`` samples (0 when shorter than one window).
+
+    >>> num_feature_frames(64000), num_feature_frames(399), num_feature_frames(400)
+    (199, 0, 1)
+    """
+    return 0 if num_samples < WIN_LENGTH else 1 + (num_samples - WIN_LENGTH) // HOP_LENGTH
+
+
+def frame_samples(first: int, last: int) -> tuple[int, int]:
+    """The sample range ``[start, end)`` that feature frames ``first .. last - 1`` read."""
+    return first * HOP_LENGTH, (last - 1) * HOP_LENGTH + WIN_LENGTH
+
+
+class LogSpectrogram(nn.Module):
+    """``X = log(1 + |STFT|²)``: 257 bins from 0 to 8 kHz (the paper's input and NMF target).
+
+    Shape:
+        - Input: ``(batch, samples)``
+        - Output: ``(batch, 257, frames)``
+
+    Examples
+    --------
+    >>> LogSpectrogram()(torch.zeros(2, 64000)).shape
+    torch.Size([2, 257, 199])
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("window", torch.hann_window(WIN_LENGTH, periodic=True), persistent=False)
+
+    @property
+    def num_bins(self) -> int:
+        """Frequency bins of the output."""
+        return N_FFT // 2 + 1
+
+    def power(self, waveform: torch.Tensor) -> torch.Tensor:
+        """``|STFT|²``, ``(batch, 257, frames)``."""
+        if waveform.shape[-1] < WIN_LENGTH:
+            return waveform.new_zeros(*waveform.shape[:-1], self.num_bins, 0)
+        # Frames of 400 samples every 320, each zero-padded to 512: torch.stft would frame
+        # by n_fft (512) and so give a different frame count and centres than WavLM.
+        frames = waveform.unfold(-1, WIN_LENGTH, HOP_LENGTH) * self.window  # (..., frame, 400)
+        spectrum = torch.fft.rfft(frames, n=N_FFT)  # (..., frame, 257)
+        return (spectrum.real**2 + spectrum.imag**2).transpose(-1, -2)
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        return torch.log1p(self.power(waveform))
+
+
+class LogMel(nn.Module):
+    """``log(1 + mel power)`` on ``n_mels`` HTK-mel bands from 0 to 8 kHz.
+
+    Shape:
+        - Input: ``(batch, samples)``
+        - Output: ``(batch, n_mels, frames)``
+
+    Examples
+    --------
+    >>> LogMel(64)(torch.zeros(1, 16000)).shape
+    torch.Size([1, 64, 49])
+    """
+
+    def __init__(self, n_mels: int = 64):
+        super().__init__()
+        if n_mels < 1:
+            raise ValueError(f"n_mels must be >= 1, got {n_mels}")
+        self.spectrogram = LogSpectrogram()
+        self.register_buffer("filters", torch.from_numpy(mel_filters(n_mels)), persistent=False)
+
+    @property
+    def num_bins(self) -> int:
+        """Mel bands of the output."""
+        return self.filters.shape[0]
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        return torch.log1p(torch.einsum("mf,...ft->...mt", self.filters, self.spectrogram.power(waveform)))
+
+
+def mel_filters(n_mels: int, n_fft: int = N_FFT, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Triangular HTK-mel filters, ``(n_mels, n_fft // 2 + 1)``, float32, each peaking at 1."""
+    def to_mel(hz):
+        return 2595.0 * np.log10(1.0 + np.asarray(hz) / 700.0)
+
+    def to_hz(mel):
+        return 700.0 * (10.0 ** (np.asarray(mel) / 2595.0) - 1.0)
+
+    edges = to_hz(np.linspace(0.0, to_mel(sample_rate / 2), n_mels + 2))
+    bins = np.linspace(0.0, sample_rate / 2, n_fft // 2 + 1)
+    lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+    rising = (bins - lower) / np.maximum(centre - lower, 1e-9)
+    falling = (upper - bins) / np.maximum(upper - centre, 1e-9)
+    return np.clip(np.minimum(rising, falling), 0.0, None).astype(np.float32)
+
+
+FEATURES = {"spectrogram": LogSpectrogram, "logmel": LogMel}
+
+
+def make_features(name: str, n_mels: int = 64) -> nn.Module:
+    """The feature module called ``name`` (``spectrogram`` or ``logmel``)."""
+    if name == "spectrogram":
+        return LogSpectrogram()
+    if name == "logmel":
+        return LogMel(n_mels)
+    raise ValueError(f"unknown features {name!r}; choose from {sorted(FEATURES)}")

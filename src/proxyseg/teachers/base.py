@@ -1,0 +1,56 @@
+"""The teacher interface: any black box that gives frame probabilities for the four classes."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+
+from proxyseg.labels import CLASSES
+
+
+@dataclass
+class TeacherOutput:
+    """What a teacher says about one waveform, on the 20 ms feature frame grid.
+
+    Attributes
+    ----------
+    probabilities
+        float32 ``(frame, class)`` in :data:`~proxyseg.labels.CLASSES` order, with
+        ``frame = proxyseg.features.num_feature_frames(samples)``. Columns of classes the
+        teacher does not predict are zero.
+    classes
+        The classes the teacher predicts.
+    hidden
+        float32 ``(frame, dim)`` hidden features a proxy can read, or None.
+    """
+
+    probabilities: np.ndarray
+    classes: tuple[str, ...]
+    hidden: np.ndarray | None = None
+
+    @property
+    def class_mask(self) -> np.ndarray:
+        """Boolean ``(class,)``: which columns of ``probabilities`` are predictions."""
+        return np.array([name in self.classes for name in CLASSES])
+
+
+class Teacher(ABC):
+    """A frame-level multilabel segmenter to imitate and explain.
+
+    Subclasses set :attr:`classes` (what they predict) and implement :meth:`predict`. A
+    teacher processes a waveform of any length; long inputs are cut into chunks internally.
+    """
+
+    #: Classes the teacher predicts, a subset of :data:`~proxyseg.labels.CLASSES`.
+    classes: tuple[str, ...] = CLASSES
+    #: Size of :attr:`TeacherOutput.hidden`, or None when the teacher exposes no features.
+    hidden_size: int | None = None
+
+    @abstractmethod
+    def predict(self, waveform: np.ndarray) -> TeacherOutput:
+        """Frame probabilities of a 16 kHz mono waveform ``(samples,)``."""
+
+    def __call__(self, waveform: np.ndarray) -> TeacherOutput:
+        return self.predict(waveform)

@@ -1,0 +1,70 @@
+"""The paper's teacher architecture: features → TCN → linear → sigmoid (DESIGN §1)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from proxyseg.features import make_features
+from proxyseg.labels import CLASSES
+from proxyseg.nn import TCN
+
+
+class TCNSegmenter(nn.Module):
+    """Multilabel frame classifier: log-spectrogram or log-mel → normalisation → TCN → linear.
+
+    Parameters
+    ----------
+    features
+        ``spectrogram`` (257 bins, the paper's) or ``logmel``.
+    n_mels
+        Mel bands when ``features`` is ``logmel``.
+    num_classes
+        Output classes (4: speech, music, noise, overlap).
+    bottleneck, hidden, kernel_size, blocks, repeats
+        The TCN's (see :class:`proxyseg.nn.TCN`); the paper's teacher: 64, 128, 3, 3, 5.
+
+    The input normalisation is a batch norm over feature bins: in evaluation it is a fixed
+    per-bin affine map, so it does not depend on the length of the input (instance norm would).
+
+    Shape:
+        - Input: ``(batch, samples)`` at 16 kHz
+        - Output: ``{"logits": (batch, frame, class), "hidden": (batch, frame, bottleneck)}``
+
+    Examples
+    --------
+    >>> model = TCNSegmenter()
+    >>> outputs = model(torch.zeros(2, 64000))
+    >>> outputs["logits"].shape, outputs["hidden"].shape, model.receptive_field
+    (torch.Size([2, 199, 4]), torch.Size([2, 199, 64]), 35)
+    >>> type(model)(**model.get_config()).get_config() == model.get_config()
+    True
+    """
+
+    def __init__(self, features: str = "spectrogram", n_mels: int = 64, num_classes: int = len(CLASSES),
+                 bottleneck: int = 64, hidden: int = 128, kernel_size: int = 3, blocks: int = 3, repeats: int = 5):
+        super().__init__()
+        self._config = {"features": features, "n_mels": n_mels, "num_classes": num_classes, "bottleneck": bottleneck,
+                        "hidden": hidden, "kernel_size": kernel_size, "blocks": blocks, "repeats": repeats}
+        self.features = make_features(features, n_mels)
+        self.normalise = nn.BatchNorm1d(self.features.num_bins)
+        self.tcn = TCN(self.features.num_bins, bottleneck, hidden, kernel_size, blocks, repeats)
+        self.classifier = nn.Linear(bottleneck, num_classes)
+
+    def get_config(self) -> dict:
+        """Constructor arguments: ``type(model)(**model.get_config())`` rebuilds the model."""
+        return dict(self._config)
+
+    @property
+    def receptive_field(self) -> int:
+        """Feature frames of context on each side that an output frame depends on."""
+        return self.tcn.receptive_field
+
+    @property
+    def hidden_size(self) -> int:
+        """Size of the ``hidden`` output."""
+        return self._config["bottleneck"]
+
+    def forward(self, waveform: torch.Tensor) -> dict[str, torch.Tensor]:
+        hidden = self.tcn(self.normalise(self.features(waveform))).transpose(1, 2)
+        return {"logits": self.classifier(hidden), "hidden": hidden}
