@@ -14,6 +14,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+# mkstemp creates files readable by their owner only; give the result the usual permissions.
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 
 @contextmanager
 def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
@@ -39,6 +43,7 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     partial = Path(name)
     try:
         yield partial
+        os.chmod(partial, 0o666 & ~_UMASK)
         os.replace(partial, path)
     except BaseException:
         partial.unlink(missing_ok=True)

@@ -57,3 +57,7 @@ class LabelFormatError(ProxysegError):
 
 class CorpusError(ProxysegError):
     """A corpus that cannot be built or read (missing sources, bad layout)."""
+
+
+class ModelError(ProxysegError):
+    """A model directory that cannot be loaded (missing or malformed files, unknown type)."""

@@ -1,0 +1,44 @@
+"""A trained neural segmenter (the paper's TCN teacher) behind the :class:`Teacher` interface."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from proxyseg.artefacts import LoadedModel, load_model
+from proxyseg.inference import SlidingInference
+from proxyseg.labels import CLASSES
+from proxyseg.teachers.base import Teacher, TeacherOutput
+
+
+class NeuralTeacher(Teacher):
+    """Frame probabilities from a model directory, computed chunk by chunk.
+
+    Parameters
+    ----------
+    loaded
+        A model read by :func:`proxyseg.artefacts.load_model`.
+    chunk_frames
+        Frames per chunk (memory is bounded by it; the output does not depend on it).
+    """
+
+    def __init__(self, loaded: LoadedModel, chunk_frames: int = 3000):
+        self.loaded = loaded
+        self.classes = loaded.classes
+        self.hidden_size = loaded.model.hidden_size
+        self._mask = torch.tensor([name in loaded.classes for name in CLASSES])
+        self._inference = SlidingInference(loaded.model, loaded.model.receptive_field, chunk_frames,
+                                           transform=self._probabilities)
+
+    @classmethod
+    def from_pretrained(cls, name_or_path="teacher", chunk_frames: int = 3000) -> NeuralTeacher:
+        """The teacher in a model directory, or a shipped one by name."""
+        return cls(load_model(name_or_path), chunk_frames)
+
+    def _probabilities(self, outputs: dict) -> dict:
+        probabilities = torch.sigmoid(outputs["logits"]) * self._mask
+        return {"probabilities": probabilities, "hidden": outputs["hidden"]}
+
+    def predict(self, waveform: np.ndarray) -> TeacherOutput:
+        outputs = self._inference(waveform)
+        return TeacherOutput(outputs["probabilities"], self.classes, outputs["hidden"])

@@ -1,0 +1,1 @@
+"""Training: Lightning modules, losses, data and checkpoints, kept apart from the models."""

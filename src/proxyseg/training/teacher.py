@@ -1,0 +1,121 @@
+"""``proxyseg train teacher``: train the paper's TCN teacher on a corpus, tune it, save it."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+import lightning as L
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger
+from torch.utils.data import DataLoader
+
+from proxyseg.artefacts import LoadedModel, save_model, specification
+from proxyseg.atomic import write_json
+from proxyseg.corpus.manifest import Corpus
+from proxyseg.errors import CorpusError
+from proxyseg.postprocessing import tune_binarization
+from proxyseg.teachers.neural import NeuralTeacher
+from proxyseg.teachers.tcn import TCNSegmenter
+from proxyseg.training.augment import Augmentation
+from proxyseg.training.checkpoint import SafetensorsCheckpointIO
+from proxyseg.training.data import ChunkDataset, load_split
+from proxyseg.training.segmentation import SegmentationTraining
+
+logger = logging.getLogger(__name__)
+CHECKPOINTS = "checkpoints"
+
+
+class _Checkpoint(ModelCheckpoint):
+    # The files are safetensors (see SafetensorsCheckpointIO), and named so.
+    FILE_EXTENSION = ".safetensors"
+
+
+def train_teacher(corpus: str | Path, output: str | Path, *, features: str = "spectrogram", n_mels: int = 64,
+                  repeats: int = 5, chunk_duration: float = 4.0, batch_size: int = 64, learning_rate: float = 1e-3,
+                  max_epochs: int = 1000, max_minutes: float | None = None, patience: int = 20, seed: int = 0,
+                  resume: bool = True, progress: bool = True, accelerator: str = "cpu", devices="auto",
+                  num_nodes: int = 1, strategy: str = "auto") -> LoadedModel:
+    """Train a :class:`~proxyseg.teachers.tcn.TCNSegmenter` on a corpus and save it to ``output``.
+
+    Training uses the ``train`` split with the augmentation of :mod:`proxyseg.training.augment`;
+    the ``dev`` split selects the best epoch (frame F1 averaged over classes), stops training
+    after ``patience`` epochs without improvement, and tunes the binarisation of each class.
+    ``output`` then holds the model directory (``config.json`` + ``model.safetensors``),
+    ``training.json`` (what was trained, and the dev figures), ``checkpoints/`` (to resume) and
+    ``logs/`` (metrics per epoch, CSV).
+
+    Parameters
+    ----------
+    corpus
+        A corpus directory (:class:`~proxyseg.corpus.manifest.Corpus`).
+    output
+        Where to write the model.
+    features, n_mels, repeats
+        Model: input features and TCN depth (see :class:`~proxyseg.teachers.tcn.TCNSegmenter`).
+    chunk_duration, batch_size, learning_rate
+        Training chunks (4 s), batch (64) and Adam's rate (1e-3), as in the paper.
+    max_epochs, max_minutes, patience
+        Stopping: at most this many epochs, this much wall-clock time, or epochs without progress.
+    seed
+        Seeds every random choice (weights, chunks, augmentation).
+    resume
+        Continue from ``output/checkpoints/last.safetensors`` when it exists.
+    progress
+        Show Lightning's progress bar.
+    accelerator, devices, num_nodes, strategy
+        Passed to ``lightning.Trainer`` (e.g. several GPUs with ``strategy="ddp"``).
+
+    Returns
+    -------
+    LoadedModel
+        The trained model with its tuned binarisation.
+    """
+    corpus = Corpus(corpus)
+    output = Path(output)
+    train_files, dev_files = load_split(corpus, "train"), load_split(corpus, "dev")
+    if not train_files or not dev_files:
+        raise CorpusError(f"{corpus.root}: training needs a train and a dev split with files")
+    L.seed_everything(seed, workers=True, verbose=False)
+    model = TCNSegmenter(features=features, n_mels=n_mels, repeats=repeats)
+    train_set = ChunkDataset(train_files, chunk_duration, random_offsets=True, augmentation=Augmentation())
+    dev_set = ChunkDataset(dev_files, chunk_duration)
+    checkpoint = _Checkpoint(dirpath=output / CHECKPOINTS, filename="best", monitor="val/f1", mode="max",
+                             save_last=True)
+    trainer = L.Trainer(
+        accelerator=accelerator, devices=devices, num_nodes=num_nodes, strategy=strategy,
+        max_epochs=max_epochs, max_time=timedelta(minutes=max_minutes) if max_minutes else None,
+        callbacks=[checkpoint, EarlyStopping("val/f1", mode="max", patience=patience)],
+        plugins=[SafetensorsCheckpointIO()], logger=CSVLogger(output, name="logs", version=0),
+        enable_progress_bar=progress, enable_model_summary=False, default_root_dir=output,
+        deterministic=True, num_sanity_val_steps=0,
+    )
+    last = output / CHECKPOINTS / "last.safetensors"
+    trainer.fit(SegmentationTraining(model, learning_rate),
+                DataLoader(train_set, batch_size=batch_size, shuffle=True, drop_last=True),
+                DataLoader(dev_set, batch_size=batch_size),
+                ckpt_path=str(last) if resume and last.exists() else None)
+    best = checkpoint.best_model_path or str(last)
+    state = SafetensorsCheckpointIO().load_checkpoint(best)["state_dict"]
+    model.load_state_dict({name.removeprefix("model."): tensor for name, tensor in state.items()})
+    model.eval()
+
+    teacher = NeuralTeacher(LoadedModel(model, "tcn_segmenter", corpus.classes))
+    dev_probabilities = [teacher.predict(file.waveform).probabilities for file in dev_files]
+    frames = [p.shape[0] for p in dev_probabilities]
+    binarization = tune_binarization(dev_probabilities, [f.targets[:n] for f, n in zip(dev_files, frames)],
+                                     [f.mask[:n] for f, n in zip(dev_files, frames)], corpus.classes)
+    spec = specification(chunk_duration, features=features)
+    save_model(output, model, classes=corpus.classes, binarization=binarization, spec=spec)
+    write_json(output / "training.json", {
+        "corpus": str(corpus.root), "seed": seed, "epochs": trainer.current_epoch,
+        "best_checkpoint": Path(best).name,
+        "best_dev_f1": float(checkpoint.best_model_score) if checkpoint.best_model_score is not None else None,
+        "train_files": len(train_files), "dev_files": len(dev_files),
+        "options": {"features": features, "n_mels": n_mels, "repeats": repeats, "chunk_duration": chunk_duration,
+                    "batch_size": batch_size, "learning_rate": learning_rate, "max_epochs": max_epochs,
+                    "max_minutes": max_minutes, "patience": patience},
+    })
+    logger.info("teacher saved to %s", output)
+    return LoadedModel(model, "tcn_segmenter", corpus.classes, binarization, spec, output)
