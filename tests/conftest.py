@@ -48,3 +48,12 @@ def source_folder(tmp_path_factory) -> Path:
     for recording in range(4):
         sf.write(root / "noise" / f"recording{recording}.wav", _noise(rng, 3.0), RATE)
     return root
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(source_folder, tmp_path_factory):
+    """A 3-minute corpus (4 train, 1 dev, 1 test files) mixed from the synthetic sources."""
+    from proxyseg.corpus import build_corpus
+
+    return build_corpus(tmp_path_factory.mktemp("tiny") / "corpus", hours=0.05, seed=3, sources=source_folder,
+                        group_depth=1, cache_dir=tmp_path_factory.mktemp("tiny-cache"), jobs=1, progress=False)

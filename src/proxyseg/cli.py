@@ -17,6 +17,7 @@ from rich.table import Table
 
 from proxyseg import __version__
 from proxyseg.errors import ProxysegError
+from proxyseg.formats import FORMATS
 
 logger = logging.getLogger("proxyseg")
 _stdout = Console()
@@ -158,7 +159,44 @@ def _not_available(name: str, usage: str) -> click.Command:
     return command
 
 
-cli.add_command(_not_available("segment", "Segment audio files into speech, music, noise and overlap."))
+@cli.command()
+@click.argument("audio", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the segment files, one <uri>.<ext> per input (uri = the file's stem).")
+@click.option("--format", "output_format", type=click.Choice(FORMATS), default="rttm", show_default=True)
+@click.option("--model", default="teacher", show_default=True, help="A shipped model's name or a model directory.")
+def segment(audio: tuple[Path, ...], outdir: Path, output_format: str, model: str) -> None:
+    """Segment audio files into speech, music, noise and overlap.
+
+    A file that cannot be read is reported on stderr and skipped; the others are still
+    processed, and the exit status is 1 if any failed.
+    """
+    from proxyseg.formats import EXTENSIONS, write_annotation
+    from proxyseg.segmentation import Segmenter
+
+    segmenter = Segmenter.from_pretrained(model)
+    failures, written = 0, set()
+    for path in audio:
+        uri = path.stem
+        if uri in written:
+            click.echo(f"proxyseg: error: {path}: another input already wrote {uri}.{EXTENSIONS[output_format]}; "
+                       "skipped", err=True)
+            failures += 1
+            continue
+        try:
+            result = segmenter(path, uri=uri)
+        except ProxysegError as error:
+            click.echo(f"proxyseg: error: {error}", err=True)
+            failures += 1
+            continue
+        write_annotation(outdir / f"{uri}.{EXTENSIONS[output_format]}", result.annotation, output_format,
+                         duration=result.duration)
+        written.add(uri)
+        logger.info("%s: %d segments", path, len(result.annotation))
+    if failures:
+        raise click.exceptions.Exit(1)
+
+
 cli.add_command(_not_available("explain", "Explain the segmentation of AUDIO in the frequency domain."))
 cli.add_command(_not_available("evaluate", "Score hypothesis segments against references."))
 
@@ -168,7 +206,37 @@ def train() -> None:
     """Train the teacher and the proxy."""
 
 
-train.add_command(_not_available("teacher", "Train the paper's TCN teacher on a corpus."))
+@train.command("teacher")
+@click.argument("corpus", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Model directory to write (config.json + model.safetensors).")
+@click.option("--features", type=click.Choice(["spectrogram", "logmel"]), default="spectrogram", show_default=True)
+@click.option("--max-epochs", type=click.IntRange(min=1), default=1000, show_default=True)
+@click.option("--max-minutes", type=click.FloatRange(min=0, min_open=True), help="Time budget of the training.")
+@click.option("--patience", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Epochs without dev improvement before stopping.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--no-resume", is_flag=True, help="Start afresh even if OUTDIR holds a checkpoint.")
+@click.option("--accelerator", default="cpu", show_default=True, help="Lightning accelerator (cpu, gpu, auto).")
+@click.option("--devices", default="auto", show_default=True, help="Lightning devices (a number, or auto).")
+@click.option("--num-nodes", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--strategy", default="auto", show_default=True, help="Lightning strategy, e.g. ddp.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def train_teacher_command(corpus: Path, outdir: Path, features: str, max_epochs: int, max_minutes: float | None,
+                          patience: int, batch_size: int, seed: int, no_resume: bool, accelerator: str, devices: str,
+                          num_nodes: int, strategy: str, quiet: bool) -> None:
+    """Train the paper's TCN teacher on CORPUS (made by 'corpus build' or laid out alike)."""
+    from proxyseg.training.teacher import train_teacher
+
+    devices_value = int(devices) if devices.isdigit() else devices
+    trained = train_teacher(corpus, outdir, features=features, max_epochs=max_epochs, max_minutes=max_minutes,
+                            patience=patience, batch_size=batch_size, seed=seed, resume=not no_resume,
+                            progress=not quiet, accelerator=accelerator, devices=devices_value,
+                            num_nodes=num_nodes, strategy=strategy)
+    _stdout.print(f"teacher written to {trained.path}")
+
+
 train.add_command(_not_available("proxy", "Distil a teacher into the explainable NMF proxy."))
 
 

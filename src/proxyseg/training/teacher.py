@@ -87,8 +87,9 @@ def train_teacher(corpus: str | Path, output: str | Path, *, features: str = "sp
         accelerator=accelerator, devices=devices, num_nodes=num_nodes, strategy=strategy,
         max_epochs=max_epochs, max_time=timedelta(minutes=max_minutes) if max_minutes else None,
         callbacks=[checkpoint, EarlyStopping("val/f1", mode="max", patience=patience)],
-        plugins=[SafetensorsCheckpointIO()], logger=CSVLogger(output, name="logs", version=0),
+        plugins=[SafetensorsCheckpointIO()], logger=CSVLogger(output, name="logs"),
         enable_progress_bar=progress, enable_model_summary=False, default_root_dir=output,
+        log_every_n_steps=max(1, min(50, len(train_set) // batch_size)),
         deterministic=True, num_sanity_val_steps=0,
     )
     last = output / CHECKPOINTS / "last.safetensors"

@@ -1,0 +1,72 @@
+"""From audio to segments: a teacher's (or later a proxy's) probabilities, binarised per class."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from pyannote.core import Annotation
+
+from proxyseg.audio import SAMPLE_RATE, load
+from proxyseg.artefacts import load_model
+from proxyseg.labels import CLASSES, Hysteresis, binarize, frames_to_annotation
+from proxyseg.teachers.base import Teacher
+from proxyseg.teachers.neural import NeuralTeacher
+
+
+@dataclass
+class Segmentation:
+    """The segmentation of one file.
+
+    Attributes
+    ----------
+    annotation
+        Segments labelled with class names (only the classes the model predicts).
+    probabilities
+        float32 ``(frame, class)`` on the 20 ms grid.
+    duration
+        Length of the audio, in seconds.
+    """
+
+    annotation: Annotation
+    probabilities: np.ndarray
+    duration: float
+
+
+class Segmenter:
+    """Segment audio with a teacher and per-class binarisation.
+
+    Parameters
+    ----------
+    teacher
+        Gives frame probabilities.
+    binarization
+        Per class thresholds and minimum durations; classes not given use ``Hysteresis()``.
+
+    ``Segmenter.from_pretrained("teacher")("radio.wav").annotation`` segments a file with the
+    shipped teacher.
+    """
+
+    def __init__(self, teacher: Teacher, binarization: dict[str, Hysteresis] | None = None):
+        self.teacher = teacher
+        self.binarization = {name: (binarization or {}).get(name, Hysteresis()) for name in CLASSES}
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | Path = "teacher") -> Segmenter:
+        """The segmenter of a model directory, or of a shipped model by name."""
+        loaded = load_model(name_or_path)
+        return cls(NeuralTeacher(loaded), loaded.binarization)
+
+    def __call__(self, audio: str | Path | np.ndarray, uri: str | None = None) -> Segmentation:
+        """Segment a file (any format :func:`proxyseg.audio.load` reads) or a 16 kHz waveform ``(samples,)``."""
+        if isinstance(audio, np.ndarray):
+            waveform = np.asarray(audio, dtype=np.float32)
+        else:
+            waveform = load(audio)
+            uri = uri or Path(audio).stem
+        duration = waveform.shape[0] / SAMPLE_RATE
+        output = self.teacher.predict(waveform)
+        active = binarize(output.probabilities, self.binarization) & output.class_mask[None, :]
+        annotation = frames_to_annotation(active, uri=uri, duration=duration)
+        return Segmentation(annotation, output.probabilities, duration)

@@ -1,0 +1,109 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from proxyseg.artefacts import load_model
+from proxyseg.features import num_feature_frames
+from proxyseg.labels import CLASSES
+from proxyseg.teachers.neural import NeuralTeacher
+from proxyseg.training.augment import Augmentation
+from proxyseg.training.checkpoint import SafetensorsCheckpointIO
+from proxyseg.training.data import ChunkDataset, load_split
+from proxyseg.training.losses import masked_bce
+from proxyseg.training.teacher import train_teacher
+
+TINY = {"repeats": 1, "batch_size": 8, "progress": False, "patience": 50}
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_corpus, tmp_path_factory):
+    output = tmp_path_factory.mktemp("teacher")
+    train_teacher(tiny_corpus.root, output, max_epochs=2, **TINY)
+    return output
+
+
+def test_a_tiny_teacher_trains_saves_and_loads(trained):
+    loaded = load_model(trained)
+    assert loaded.type == "tcn_segmenter"
+    assert set(loaded.binarization) == set(CLASSES)
+    summary = json.loads((trained / "training.json").read_text())
+    assert summary["epochs"] == 2
+    teacher = NeuralTeacher(loaded)
+    output = teacher.predict(np.zeros(16000 * 3, dtype=np.float32))
+    assert output.probabilities.shape == (num_feature_frames(48000), 4)
+    assert output.hidden.shape == (num_feature_frames(48000), 64)
+
+
+def test_training_learns_something(tiny_corpus, tmp_path):
+    """The training loss of the last epoch is below that of the first."""
+    train_teacher(tiny_corpus.root, tmp_path / "model", max_epochs=6, **TINY)
+    rows = (tmp_path / "model" / "logs" / "version_0" / "metrics.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    column, epoch = header.index("train/loss"), header.index("epoch")
+    losses = [(int(row.split(",")[epoch]), float(row.split(",")[column])) for row in rows[1:] if row.split(",")[column]]
+    first = np.mean([loss for e, loss in losses if e == 0])
+    last = np.mean([loss for e, loss in losses if e == 5])
+    assert last < first
+
+
+def test_training_resumes_from_its_last_checkpoint(trained, tiny_corpus):
+    train_teacher(tiny_corpus.root, trained, max_epochs=3, **TINY)
+    assert json.loads((trained / "training.json").read_text())["epochs"] == 3
+    # Each run logs to its own version; the resumed run did the third epoch only.
+    rows = (trained / "logs" / "version_1" / "metrics.csv").read_text().splitlines()[1:]
+    assert {int(row.split(",")[0]) for row in rows} == {2}
+
+
+def test_chunked_inference_equals_whole_file(trained):
+    loaded = load_model(trained)
+    waveform = np.random.default_rng(0).standard_normal(16000 * 7).astype(np.float32) * 0.1
+    whole = NeuralTeacher(loaded, chunk_frames=100_000).predict(waveform)
+    chunked = NeuralTeacher(loaded, chunk_frames=37).predict(waveform)
+    assert np.abs(whole.probabilities - chunked.probabilities).max() < 1e-4
+    assert np.abs(whole.hidden - chunked.hidden).max() < 1e-4
+
+
+def test_masked_classes_do_not_contribute_to_the_loss():
+    logits = torch.randn(2, 10, 4, requires_grad=True)
+    targets = torch.randint(0, 2, (2, 10, 4)).float()
+    mask = torch.tensor([True, False, True, False])  # a corpus annotating speech and noise only
+    masked_bce(logits, targets, mask).backward()
+    assert torch.all(logits.grad[..., 1] == 0) and torch.all(logits.grad[..., 3] == 0)
+    assert torch.any(logits.grad[..., 0] != 0)
+    # Changing an unannotated target changes nothing.
+    flipped = targets.clone()
+    flipped[..., 1] = 1 - flipped[..., 1]
+    assert masked_bce(logits, targets, mask) == masked_bce(logits, flipped, mask)
+
+
+def test_chunks_line_up_with_their_labels(tiny_corpus):
+    dataset = ChunkDataset(load_split(tiny_corpus, "dev"), chunk_duration=4.0)
+    waveform, targets, mask = dataset[1]
+    assert waveform.shape == (64000,)
+    assert targets.shape == mask.shape == (199, 4)
+    file = dataset.files[0]
+    assert torch.equal(targets, torch.from_numpy(file.targets[200:399].astype(np.float32)))
+
+
+def test_augmentation_labels_follow_the_mixture(tiny_corpus):
+    torch.manual_seed(0)
+    dataset = ChunkDataset(load_split(tiny_corpus, "train"), random_offsets=True,
+                           augmentation=Augmentation(overlap_probability=1.0, min_partner_speech=0.0))
+    for item in range(5):
+        _, targets, _ = dataset[item]
+        speech, overlap = targets[:, 0].bool(), targets[:, 3].bool()
+        assert not torch.any(overlap & ~speech)
+
+
+def test_checkpoints_round_trip_without_pickle(tmp_path):
+    state = {"epoch": 3, "state_dict": {"w": torch.arange(4.0)}, "optimizer_states": [{"state": {0: {"step": torch.tensor(5.0)}}, "param_groups": [{"lr": 1e-3, "params": [0]}]}],
+             "loops": {"x": (1, 2.5, None, "s")}}
+    path = tmp_path / "last.safetensors"
+    SafetensorsCheckpointIO().save_checkpoint(state, path)
+    loaded = SafetensorsCheckpointIO().load_checkpoint(path)
+    assert loaded["epoch"] == 3 and loaded["loops"] == {"x": (1, 2.5, None, "s")}
+    assert torch.equal(loaded["state_dict"]["w"], torch.arange(4.0))
+    assert loaded["optimizer_states"][0]["state"][0]["step"].item() == 5.0
+    assert path.read_bytes()[:8] != b"\x80\x02" and b"pickle" not in path.read_bytes()[:200]
