@@ -1,8 +1,10 @@
 """On-the-fly augmentation with exact labels (after the paper's recipe, DESIGN §1).
 
 A training chunk is mixed with another chunk of the training set: a speech-rich one at 1–10 dB
-below it, to make overlapped speech (p = 0.3), or any one at 1–20 dB below it, to put speech
-over music or noise (p = 0.5); then its level is changed. Labels follow the mixture exactly:
+below it, to make overlapped speech (p = 0.3), or one without speech (music, noise) at 1–20 dB
+below it, to put speech over music or noise (p = 0.5); then its level is changed. Speech is
+never buried 20 dB under something else by the augmentation, as its labels would then ask for
+the impossible. Labels follow the mixture exactly:
 each class is the union of the two chunks' classes, and overlap also appears wherever both
 chunks have speech. A class that either chunk leaves unannotated stays masked.
 """
@@ -34,18 +36,24 @@ class Augmentation:
         """Augment one chunk; ``dataset`` (a :class:`~proxyseg.training.data.ChunkDataset`) gives partners."""
         draw = _uniform(0.0, 1.0)
         if draw < self.overlap_probability:
-            partner = self._speech_partner(dataset)
-            if partner is not None:
-                waveform, targets, mask = mix(waveform, targets, mask, *partner, _uniform(*self.overlap_level))
+            partner = self._partner(dataset, lambda speech: speech >= self.min_partner_speech)
+            level = self.overlap_level
         elif draw < self.overlap_probability + self.mix_probability:
-            waveform, targets, mask = mix(waveform, targets, mask, *dataset.random_chunk(), _uniform(*self.mix_level))
+            partner = self._partner(dataset, lambda speech: speech == 0.0)
+            level = self.mix_level
+        else:
+            partner = None
+        if partner is not None:
+            waveform, targets, mask = mix(waveform, targets, mask, *partner, _uniform(*level))
         gain = 10.0 ** (_uniform(*self.gain) / 20.0)
         return np.clip(waveform * gain, -1.0, 1.0), targets, mask
 
-    def _speech_partner(self, dataset, attempts: int = 8):
+    @staticmethod
+    def _partner(dataset, accept, attempts: int = 8):
+        """A random chunk whose share of speech frames satisfies ``accept``, or None."""
         for _ in range(attempts):
             partner = dataset.random_chunk()
-            if partner[1][:, SPEECH].mean() >= self.min_partner_speech:
+            if accept(partner[1][:, SPEECH].mean()):
                 return partner
         return None
 
