@@ -198,7 +198,37 @@ def segment(audio: tuple[Path, ...], outdir: Path, output_format: str, model: st
 
 
 cli.add_command(_not_available("explain", "Explain the segmentation of AUDIO in the frequency domain."))
-cli.add_command(_not_available("evaluate", "Score hypothesis segments against references."))
+@cli.command()
+@click.option("--reference", required=True, type=click.Path(exists=True, path_type=Path),
+              help="A folder of reference RTTM files, or a corpus root (rttm/ and uem/).")
+@click.option("--hypothesis", required=True, type=click.Path(exists=True, path_type=Path),
+              help="A folder of hypothesis RTTM files, as written by 'segment'.")
+@click.option("--uem", type=click.Path(exists=True, path_type=Path), help="UEM file or folder (evaluated regions).")
+@click.option("--split", type=click.Choice(["train", "dev", "test"]),
+              help="With a corpus root as reference: score only this split.")
+@click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON instead of a table.")
+def evaluate(reference: Path, hypothesis: Path, uem: Path | None, split: str | None, as_json: bool) -> None:
+    """Score hypothesis segments against references, per class.
+
+    Duration-based precision, recall and F1 as pyannote.metrics computes them (collar 0, inside
+    the UEM, accumulated over all files), plus frame-level F1 on 20 ms frames. Classes absent
+    from the references are skipped.
+    """
+    import json
+
+    from proxyseg.evaluation import evaluate_directories
+
+    report = evaluate_directories(reference, hypothesis, uem, split)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        _stdout.print(report.table())
+    if report.missing_uris:
+        shown = ", ".join(report.missing_uris[:5]) + (", …" if len(report.missing_uris) > 5 else "")
+        click.echo(f"proxyseg: warning: {len(report.missing_uris)} reference file(s) without hypothesis, "
+                   f"scored as empty: {shown}", err=True)
+
+
 
 
 @cli.group()
