@@ -126,13 +126,23 @@ def corpus_build(outdir: Path, hours: float, seed: int, sources: Path | None, gr
 @cli.command()
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
               default=Path("proxyseg-demo"), show_default=True, help="Folder for the demo's results.")
-def demo(output: Path) -> None:
-    """Run the main job on a built-in default: for now, build a small corpus and print its statistics."""
+@click.option("--model", default="teacher", show_default=True, help="A shipped model's name or a model directory.")
+def demo(output: Path, model: str) -> None:
+    """Run the main job on built-in defaults: build a small corpus from real recordings, segment
+    its test files with the shipped model, and score the result against the exact labels."""
     from proxyseg.corpus import build_corpus
+    from proxyseg.evaluation import evaluate_directories
+    from proxyseg.formats import write_annotation
+    from proxyseg.segmentation import Segmenter
 
-    built = build_corpus(output / "corpus", hours=0.2, seed=0, overwrite=True)
+    built = build_corpus(output / "corpus", hours=0.2, seed=2026, overwrite=True)
     _print_stats(built.stats())
-    _stdout.print(f"demo corpus written to {output / 'corpus'}")
+    segmenter = Segmenter.from_pretrained(model)
+    for uri in built.uris("test"):
+        result = segmenter(built.audio_path(uri), uri=uri)
+        write_annotation(output / "segments" / f"{uri}.rttm", result.annotation, "rttm", duration=result.duration)
+    _stdout.print(evaluate_directories(built.root, output / "segments", split="test").table())
+    _stdout.print(f"corpus in {output / 'corpus'}, segments in {output / 'segments'}")
 
 
 def _print_stats(stats: dict) -> None:

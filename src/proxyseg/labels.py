@@ -32,6 +32,7 @@ from pyannote.core import Annotation, Segment, SlidingWindow
 __all__ = [
     "CLASSES", "FRAMES", "FRAME_STEP", "Hysteresis",
     "annotation_to_frames", "binarize", "fill_short_gaps", "frames_to_annotation", "num_frames",
+    "speaker_turns_to_classes",
 ]
 
 CLASSES: tuple[str, ...] = ("speech", "music", "noise", "overlap")
@@ -420,3 +421,35 @@ def binarize(
     for column, label in enumerate(classes):
         active[:, column] = _binarize_one(array[:, column], per_class[label], step)
     return active
+
+
+def speaker_turns_to_classes(turns: Annotation) -> Annotation:
+    """Speech and overlap segments from a diarization reference (one label per speaker).
+
+    Speech is where at least one speaker talks, overlap where at least two do: this turns
+    DIHARD- or AMI-style RTTM files into proxyseg references for those two classes.
+
+    Parameters
+    ----------
+    turns : Annotation
+        Speaker turns, any labels.
+
+    Returns
+    -------
+    Annotation
+        Segments labelled ``speech`` and ``overlap``, same uri.
+
+    Examples
+    --------
+    >>> turns = Annotation(uri="call")
+    >>> turns[Segment(0, 5)] = "alice"
+    >>> turns[Segment(4, 8)] = "bob"
+    >>> sorted((s.start, s.end, l) for s, _, l in speaker_turns_to_classes(turns).itertracks(yield_label=True))
+    [(0, 8, 'speech'), (4, 5, 'overlap')]
+    """
+    classes = Annotation(uri=turns.uri)
+    for track, segment in enumerate(turns.get_timeline().support()):
+        classes[segment, f"speech{track}"] = "speech"
+    for track, segment in enumerate(turns.get_overlap()):
+        classes[segment, f"overlap{track}"] = "overlap"
+    return classes
