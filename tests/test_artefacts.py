@@ -6,7 +6,7 @@ import torch
 from proxyseg.artefacts import load_model, save_model
 from proxyseg.errors import ModelError
 from proxyseg.labels import Hysteresis
-from proxyseg.teachers.tcn import TCNSegmenter
+from proxyseg.models.tcn import TCNSegmenter
 
 
 @pytest.fixture

@@ -3,10 +3,12 @@ import json
 import numpy as np
 import pytest
 import torch
+from torch.utils.data import DataLoader
 
 from proxyseg.artefacts import load_model
 from proxyseg.features import num_feature_frames
 from proxyseg.labels import CLASSES
+from proxyseg.models.tcn import TCNSegmenter
 from proxyseg.teachers.neural import NeuralTeacher
 from proxyseg.training.augment import Augmentation
 from proxyseg.training.checkpoint import SafetensorsCheckpointIO
@@ -14,7 +16,7 @@ from proxyseg.training.data import ChunkDataset, load_split
 from proxyseg.training.losses import masked_bce
 from proxyseg.training.teacher import train_teacher
 
-TINY = {"repeats": 1, "batch_size": 8, "progress": False, "patience": 50}
+TINY = {"repeats": 1, "batch_size": 8, "learning_rate": 3e-3, "progress": False, "patience": 50}
 
 
 @pytest.fixture(scope="module")
@@ -36,16 +38,20 @@ def test_a_tiny_teacher_trains_saves_and_loads(trained):
     assert output.hidden.shape == (num_feature_frames(48000), 64)
 
 
-def test_training_learns_something(tiny_corpus, tmp_path):
-    """The training loss of the last epoch is below that of the first."""
-    train_teacher(tiny_corpus.root, tmp_path / "model", max_epochs=6, **TINY)
-    rows = (tmp_path / "model" / "logs" / "version_0" / "metrics.csv").read_text().splitlines()
-    header = rows[0].split(",")
-    column, epoch = header.index("train/loss"), header.index("epoch")
-    losses = [(int(row.split(",")[epoch]), float(row.split(",")[column])) for row in rows[1:] if row.split(",")[column]]
-    first = np.mean([loss for e, loss in losses if e == 0])
-    last = np.mean([loss for e, loss in losses if e == 5])
-    assert last < first
+def test_the_teacher_can_fit_a_batch(tiny_corpus):
+    """Optimising on one batch drives its loss far down: model, features and loss fit together."""
+    torch.manual_seed(0)
+    model = TCNSegmenter(repeats=1)
+    waveform, targets, mask = next(iter(DataLoader(ChunkDataset(load_split(tiny_corpus, "train")), batch_size=4)))
+    optimiser = torch.optim.Adam(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(40):
+        loss = masked_bce(model(waveform)["logits"], targets, mask)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        losses.append(float(loss))
+    assert losses[-1] < 0.3 * losses[0]
 
 
 def test_training_resumes_from_its_last_checkpoint(trained, tiny_corpus):

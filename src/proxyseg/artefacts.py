@@ -22,7 +22,7 @@ from proxyseg.atomic import atomic_output, write_json
 from proxyseg.errors import ModelError
 from proxyseg.features import HOP_LENGTH, SAMPLE_RATE, WIN_LENGTH
 from proxyseg.labels import CLASSES, Hysteresis
-from proxyseg.teachers.tcn import TCNSegmenter
+from proxyseg.models.tcn import TCNSegmenter
 
 #: Model classes that a directory may name in its ``type``.
 MODEL_TYPES: dict[str, type[nn.Module]] = {"tcn_segmenter": TCNSegmenter}

@@ -33,7 +33,7 @@ class SlidingInference:
 
     Examples
     --------
-    >>> from proxyseg.teachers.tcn import TCNSegmenter
+    >>> from proxyseg.models.tcn import TCNSegmenter
     >>> model = TCNSegmenter(repeats=1).eval()
     >>> run = SlidingInference(lambda x: model(x), model.receptive_field, chunk_frames=40)
     >>> waveform = np.random.default_rng(0).standard_normal(48000).astype(np.float32)

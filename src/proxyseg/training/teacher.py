@@ -17,7 +17,7 @@ from proxyseg.corpus.manifest import Corpus
 from proxyseg.errors import CorpusError
 from proxyseg.postprocessing import tune_binarization
 from proxyseg.teachers.neural import NeuralTeacher
-from proxyseg.teachers.tcn import TCNSegmenter
+from proxyseg.models.tcn import TCNSegmenter
 from proxyseg.training.augment import Augmentation
 from proxyseg.training.checkpoint import SafetensorsCheckpointIO
 from proxyseg.training.data import ChunkDataset, load_split
@@ -37,7 +37,7 @@ def train_teacher(corpus: str | Path, output: str | Path, *, features: str = "sp
                   max_epochs: int = 1000, max_minutes: float | None = None, patience: int = 20, seed: int = 0,
                   resume: bool = True, progress: bool = True, accelerator: str = "cpu", devices="auto",
                   num_nodes: int = 1, strategy: str = "auto") -> LoadedModel:
-    """Train a :class:`~proxyseg.teachers.tcn.TCNSegmenter` on a corpus and save it to ``output``.
+    """Train a :class:`~proxyseg.models.tcn.TCNSegmenter` on a corpus and save it to ``output``.
 
     Training uses the ``train`` split with the augmentation of :mod:`proxyseg.training.augment`;
     the ``dev`` split selects the best epoch (frame F1 averaged over classes), stops training
@@ -53,7 +53,7 @@ def train_teacher(corpus: str | Path, output: str | Path, *, features: str = "sp
     output
         Where to write the model.
     features, n_mels, repeats
-        Model: input features and TCN depth (see :class:`~proxyseg.teachers.tcn.TCNSegmenter`).
+        Model: input features and TCN depth (see :class:`~proxyseg.models.tcn.TCNSegmenter`).
     chunk_duration, batch_size, learning_rate
         Training chunks (4 s), batch (64) and Adam's rate (1e-3), as in the paper.
     max_epochs, max_minutes, patience
@@ -81,12 +81,14 @@ def train_teacher(corpus: str | Path, output: str | Path, *, features: str = "sp
     model = TCNSegmenter(features=features, n_mels=n_mels, repeats=repeats)
     train_set = ChunkDataset(train_files, chunk_duration, random_offsets=True, augmentation=Augmentation())
     dev_set = ChunkDataset(dev_files, chunk_duration)
-    checkpoint = _Checkpoint(dirpath=output / CHECKPOINTS, filename="best", monitor="val/f1", mode="max",
-                             save_last=True)
+    checkpoint = _Checkpoint(dirpath=output / CHECKPOINTS, filename="best", monitor="val/f1", mode="max")
+    # Saved once the epoch is complete (validation included), so that resuming starts a new epoch.
+    last_checkpoint = _Checkpoint(dirpath=output / CHECKPOINTS, save_top_k=0, save_last=True,
+                                  save_on_train_epoch_end=True)
     trainer = L.Trainer(
         accelerator=accelerator, devices=devices, num_nodes=num_nodes, strategy=strategy,
         max_epochs=max_epochs, max_time=timedelta(minutes=max_minutes) if max_minutes else None,
-        callbacks=[checkpoint, EarlyStopping("val/f1", mode="max", patience=patience)],
+        callbacks=[checkpoint, last_checkpoint, EarlyStopping("val/f1", mode="max", patience=patience)],
         plugins=[SafetensorsCheckpointIO()], logger=CSVLogger(output, name="logs"),
         enable_progress_bar=progress, enable_model_summary=False, default_root_dir=output,
         log_every_n_steps=max(1, min(50, len(train_set) // batch_size)),

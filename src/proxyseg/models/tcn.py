@@ -24,8 +24,9 @@ class TCNSegmenter(nn.Module):
     bottleneck, hidden, kernel_size, blocks, repeats
         The TCN's (see :class:`proxyseg.nn.TCN`); the paper's teacher: 64, 128, 3, 3, 5.
 
-    The input normalisation is a batch norm over feature bins: in evaluation it is a fixed
-    per-bin affine map, so it does not depend on the length of the input (instance norm would).
+    The input normalisation is a batch norm over feature bins, whose statistics are those of
+    the training features: in evaluation it is a fixed per-bin affine map, so it does not
+    depend on the length of the input (instance norm would).
 
     Shape:
         - Input: ``(batch, samples)`` at 16 kHz
@@ -47,7 +48,9 @@ class TCNSegmenter(nn.Module):
         self._config = {"features": features, "n_mels": n_mels, "num_classes": num_classes, "bottleneck": bottleneck,
                         "hidden": hidden, "kernel_size": kernel_size, "blocks": blocks, "repeats": repeats}
         self.features = make_features(features, n_mels)
-        self.normalise = nn.BatchNorm1d(self.features.num_bins)
+        # momentum=None: a cumulative average. The statistics are those of the input features,
+        # which training does not change, so the exact average is the right estimate.
+        self.normalise = nn.BatchNorm1d(self.features.num_bins, momentum=None)
         self.tcn = TCN(self.features.num_bins, bottleneck, hidden, kernel_size, blocks, repeats)
         self.classifier = nn.Linear(bottleneck, num_classes)
 
