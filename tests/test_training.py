@@ -113,3 +113,18 @@ def test_checkpoints_round_trip_without_pickle(tmp_path):
     assert torch.equal(loaded["state_dict"]["w"], torch.arange(4.0))
     assert loaded["optimizer_states"][0]["state"][0]["step"].item() == 5.0
     assert path.read_bytes()[:8] != b"\x80\x02" and b"pickle" not in path.read_bytes()[:200]
+
+
+def test_a_teacher_on_wavlm_features_trains_and_loads(tiny_corpus, tmp_path):
+    """The WavLM path end to end, with a tiny random WavLM saved where a user would keep one."""
+    pytest.importorskip("transformers")
+    from proxyseg.ssl_features import save_tiny_random_model
+
+    wavlm = save_tiny_random_model(tmp_path / "wavlm")
+    train_teacher(tiny_corpus.root, tmp_path / "teacher", features="ssl", ssl_model=str(wavlm), max_epochs=1, **TINY)
+    weights = (tmp_path / "teacher" / "model.safetensors").stat().st_size
+    assert weights < 2_000_000  # the frozen backbone is not copied into the teacher
+    teacher = NeuralTeacher(load_model(tmp_path / "teacher"))
+    output = teacher.predict(np.random.default_rng(0).standard_normal(16000 * 9).astype(np.float32) * 0.1)
+    assert output.probabilities.shape == (num_feature_frames(16000 * 9), 4)
+    assert np.all((output.probabilities >= 0) & (output.probabilities <= 1))

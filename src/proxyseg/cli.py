@@ -250,7 +250,9 @@ def train() -> None:
 @click.argument("corpus", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Model directory to write (config.json + model.safetensors).")
-@click.option("--features", type=click.Choice(["spectrogram", "logmel"]), default="spectrogram", show_default=True)
+@click.option("--features", type=click.Choice(["spectrogram", "logmel", "ssl"]), default="spectrogram",
+              show_default=True, help="Input features; ssl = a frozen WavLM/HuBERT/wav2vec2 (see --ssl-model).")
+@click.option("--ssl-model", help="With --features ssl: a local model directory (or an id in the HF cache).")
 @click.option("--max-epochs", type=click.IntRange(min=1), default=1000, show_default=True)
 @click.option("--max-minutes", type=click.FloatRange(min=0, min_open=True), help="Time budget of the training.")
 @click.option("--patience", type=click.IntRange(min=1), default=20, show_default=True,
@@ -263,14 +265,16 @@ def train() -> None:
 @click.option("--num-nodes", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--strategy", default="auto", show_default=True, help="Lightning strategy, e.g. ddp.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def train_teacher_command(corpus: Path, outdir: Path, features: str, max_epochs: int, max_minutes: float | None,
+def train_teacher_command(corpus: Path, outdir: Path, features: str, ssl_model: str | None, max_epochs: int,
+                          max_minutes: float | None,
                           patience: int, batch_size: int, seed: int, no_resume: bool, accelerator: str, devices: str,
                           num_nodes: int, strategy: str, quiet: bool) -> None:
     """Train the paper's TCN teacher on CORPUS (made by 'corpus build' or laid out alike)."""
     from proxyseg.training.teacher import train_teacher
 
     devices_value = int(devices) if devices.isdigit() else devices
-    trained = train_teacher(corpus, outdir, features=features, max_epochs=max_epochs, max_minutes=max_minutes,
+    trained = train_teacher(corpus, outdir, features=features, ssl_model=ssl_model, max_epochs=max_epochs,
+                            max_minutes=max_minutes,
                             patience=patience, batch_size=batch_size, seed=seed, resume=not no_resume,
                             progress=not quiet, accelerator=accelerator, devices=devices_value,
                             num_nodes=num_nodes, strategy=strategy)

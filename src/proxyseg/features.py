@@ -115,13 +115,24 @@ def mel_filters(n_mels: int, n_fft: int = N_FFT, sample_rate: int = SAMPLE_RATE)
     return np.clip(np.minimum(rising, falling), 0.0, None).astype(np.float32)
 
 
-FEATURES = {"spectrogram": LogSpectrogram, "logmel": LogMel}
+FEATURES = ("spectrogram", "logmel", "ssl")
 
 
-def make_features(name: str, n_mels: int = 64) -> nn.Module:
-    """The feature module called ``name`` (``spectrogram`` or ``logmel``)."""
+def make_features(name: str, n_mels: int = 64, ssl_model: str | None = None, ssl_layers: str = "all") -> nn.Module:
+    """The feature module called ``name``: ``spectrogram``, ``logmel`` or ``ssl``.
+
+    ``ssl`` is a frozen WavLM / HuBERT / wav2vec2 model (a local directory or model id given as
+    ``ssl_model``) whose hidden states are mixed by learned weights
+    (:class:`proxyseg.ssl_features.SSLFeatures`).
+    """
     if name == "spectrogram":
         return LogSpectrogram()
     if name == "logmel":
         return LogMel(n_mels)
-    raise ValueError(f"unknown features {name!r}; choose from {sorted(FEATURES)}")
+    if name == "ssl":
+        if not ssl_model:
+            raise ValueError("features='ssl' needs ssl_model: a local directory or a model id")
+        from proxyseg.ssl_features import SSLFeatures
+
+        return SSLFeatures(ssl_model, layers=ssl_layers)
+    raise ValueError(f"unknown features {name!r}; choose from {', '.join(FEATURES)}")

@@ -16,13 +16,17 @@ class TCNSegmenter(nn.Module):
     Parameters
     ----------
     features
-        ``spectrogram`` (257 bins, the paper's) or ``logmel``.
+        ``spectrogram`` (257 bins, the paper's), ``logmel``, or ``ssl`` (a frozen WavLM-like
+        model, as the paper's teacher: its weights are not stored with this model's, only
+        ``ssl_model``, the directory or id to load them from).
     n_mels
         Mel bands when ``features`` is ``logmel``.
     num_classes
         Output classes (4: speech, music, noise, overlap).
     bottleneck, hidden, kernel_size, blocks, repeats
         The TCN's (see :class:`proxyseg.nn.TCN`); the paper's teacher: 64, 128, 3, 3, 5.
+    ssl_model, ssl_layers
+        With ``features="ssl"``: the model to load and the hidden layers to mix.
 
     The input normalisation is a batch norm over feature bins, whose statistics are those of
     the training features: in evaluation it is a fixed per-bin affine map, so it does not
@@ -43,11 +47,13 @@ class TCNSegmenter(nn.Module):
     """
 
     def __init__(self, features: str = "spectrogram", n_mels: int = 64, num_classes: int = len(CLASSES),
-                 bottleneck: int = 64, hidden: int = 128, kernel_size: int = 3, blocks: int = 3, repeats: int = 5):
+                 bottleneck: int = 64, hidden: int = 128, kernel_size: int = 3, blocks: int = 3, repeats: int = 5,
+                 ssl_model: str | None = None, ssl_layers: str = "all"):
         super().__init__()
         self._config = {"features": features, "n_mels": n_mels, "num_classes": num_classes, "bottleneck": bottleneck,
-                        "hidden": hidden, "kernel_size": kernel_size, "blocks": blocks, "repeats": repeats}
-        self.features = make_features(features, n_mels)
+                        "hidden": hidden, "kernel_size": kernel_size, "blocks": blocks, "repeats": repeats,
+                        "ssl_model": ssl_model, "ssl_layers": ssl_layers}
+        self.features = make_features(features, n_mels, ssl_model, ssl_layers)
         # momentum=None: a cumulative average. The statistics are those of the input features,
         # which training does not change, so the exact average is the right estimate.
         self.normalise = nn.BatchNorm1d(self.features.num_bins, momentum=None)
@@ -59,9 +65,10 @@ class TCNSegmenter(nn.Module):
         return dict(self._config)
 
     @property
-    def receptive_field(self) -> int:
-        """Feature frames of context on each side that an output frame depends on."""
-        return self.tcn.receptive_field
+    def receptive_field(self) -> int | None:
+        """Feature frames of context on each side that an output frame depends on; None when
+        the features see the whole input (SSL models), which must then run in fixed windows."""
+        return None if self._config["features"] == "ssl" else self.tcn.receptive_field
 
     @property
     def hidden_size(self) -> int:

@@ -6,7 +6,8 @@ import numpy as np
 import torch
 
 from proxyseg.artefacts import LoadedModel, load_model
-from proxyseg.inference import SlidingInference
+from proxyseg.features import SAMPLE_RATE, num_feature_frames
+from proxyseg.inference import SlidingInference, WindowedInference
 from proxyseg.labels import CLASSES
 from proxyseg.teachers.base import Teacher, TeacherOutput
 
@@ -19,7 +20,8 @@ class NeuralTeacher(Teacher):
     loaded
         A model read by :func:`proxyseg.artefacts.load_model`.
     chunk_frames
-        Frames per chunk (memory is bounded by it; the output does not depend on it).
+        Frames per chunk (memory is bounded by it; the output does not depend on it). Models on
+        SSL features run instead in windows of their training chunk, half overlapping.
     """
 
     def __init__(self, loaded: LoadedModel, chunk_frames: int = 3000):
@@ -27,8 +29,12 @@ class NeuralTeacher(Teacher):
         self.classes = loaded.classes
         self.hidden_size = loaded.model.hidden_size
         self._mask = torch.tensor([name in loaded.classes for name in CLASSES])
-        self._inference = SlidingInference(loaded.model, loaded.model.receptive_field, chunk_frames,
-                                           transform=self._probabilities)
+        if loaded.model.receptive_field is None:  # SSL features: the training windows, averaged
+            window = num_feature_frames(int(loaded.specification.get("chunk_duration", 4.0) * SAMPLE_RATE))
+            self._inference = WindowedInference(loaded.model, window, transform=self._probabilities)
+        else:
+            self._inference = SlidingInference(loaded.model, loaded.model.receptive_field, chunk_frames,
+                                               transform=self._probabilities)
 
     @classmethod
     def from_pretrained(cls, name_or_path="teacher", chunk_frames: int = 3000) -> NeuralTeacher:

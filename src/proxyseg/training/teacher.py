@@ -33,7 +33,7 @@ class _Checkpoint(ModelCheckpoint):
 
 
 def train_teacher(corpus: str | Path, output: str | Path, *, features: str = "spectrogram", n_mels: int = 64,
-                  repeats: int = 5, chunk_duration: float = 4.0, batch_size: int = 64, learning_rate: float = 1e-3,
+                  ssl_model: str | None = None, repeats: int = 5, chunk_duration: float = 4.0, batch_size: int = 64, learning_rate: float = 1e-3,
                   max_epochs: int = 1000, max_minutes: float | None = None, patience: int = 20, seed: int = 0,
                   resume: bool = True, progress: bool = True, accelerator: str = "cpu", devices="auto",
                   num_nodes: int = 1, strategy: str = "auto") -> LoadedModel:
@@ -52,8 +52,9 @@ def train_teacher(corpus: str | Path, output: str | Path, *, features: str = "sp
         A corpus directory (:class:`~proxyseg.corpus.manifest.Corpus`).
     output
         Where to write the model.
-    features, n_mels, repeats
-        Model: input features and TCN depth (see :class:`~proxyseg.models.tcn.TCNSegmenter`).
+    features, n_mels, ssl_model, repeats
+        Model: input features (``spectrogram``, ``logmel``, or ``ssl`` with the WavLM-like model
+        ``ssl_model``) and TCN depth (see :class:`~proxyseg.models.tcn.TCNSegmenter`).
     chunk_duration, batch_size, learning_rate
         Training chunks (4 s), batch (64) and Adam's rate (1e-3), as in the paper.
     max_epochs, max_minutes, patience
@@ -78,7 +79,7 @@ def train_teacher(corpus: str | Path, output: str | Path, *, features: str = "sp
     if not train_files or not dev_files:
         raise CorpusError(f"{corpus.root}: training needs a train and a dev split with files")
     L.seed_everything(seed, workers=True, verbose=False)
-    model = TCNSegmenter(features=features, n_mels=n_mels, repeats=repeats)
+    model = TCNSegmenter(features=features, n_mels=n_mels, repeats=repeats, ssl_model=ssl_model)
     train_set = ChunkDataset(train_files, chunk_duration, random_offsets=True, augmentation=Augmentation())
     dev_set = ChunkDataset(dev_files, chunk_duration)
     checkpoint = _Checkpoint(dirpath=output / CHECKPOINTS, filename="best", monitor="val/f1", mode="max")
@@ -116,7 +117,8 @@ def train_teacher(corpus: str | Path, output: str | Path, *, features: str = "sp
         "best_checkpoint": Path(best).name,
         "best_dev_f1": float(checkpoint.best_model_score) if checkpoint.best_model_score is not None else None,
         "train_files": len(train_files), "dev_files": len(dev_files),
-        "options": {"features": features, "n_mels": n_mels, "repeats": repeats, "chunk_duration": chunk_duration,
+        "options": {"features": features, "n_mels": n_mels, "ssl_model": ssl_model, "repeats": repeats,
+                    "chunk_duration": chunk_duration,
                     "batch_size": batch_size, "learning_rate": learning_rate, "max_epochs": max_epochs,
                     "max_minutes": max_minutes, "patience": patience},
     })
