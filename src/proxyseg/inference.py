@@ -57,12 +57,7 @@ class SlidingInference:
             last = min(first + self.chunk_frames, total)
             context_first = max(0, first - self.receptive_field)
             context_last = min(total, last + self.receptive_field)
-            start, end = frame_samples(context_first, context_last)
-            chunk = torch.from_numpy(np.ascontiguousarray(waveform[start:end], dtype=np.float32))[None]
-            with torch.inference_mode():
-                outputs = self.model(chunk)
-                if self.transform is not None:
-                    outputs = self.transform(outputs)
+            outputs = _run(self.model, self.transform, waveform, context_first, context_last)
             keep = slice(first - context_first, first - context_first + (last - first))
             for name, value in outputs.items():
                 pieces.setdefault(name, []).append(value[0, keep].float().numpy())
@@ -104,12 +99,7 @@ class WindowedInference:
         counts = np.zeros((total, 1), dtype=np.float32)
         for first in starts:
             last = min(first + self.window_frames, total)
-            start, end = frame_samples(first, last)
-            chunk = torch.from_numpy(np.ascontiguousarray(waveform[start:end], dtype=np.float32))[None]
-            with torch.inference_mode():
-                outputs = self.model(chunk)
-                if self.transform is not None:
-                    outputs = self.transform(outputs)
+            outputs = _run(self.model, self.transform, waveform, first, last)
             for name, value in outputs.items():
                 value = value[0, : last - first].float().numpy()
                 sums.setdefault(name, np.zeros((total, value.shape[1]), dtype=np.float32))[first:last] += value
@@ -122,3 +112,12 @@ def _frames_of(waveform: np.ndarray) -> int:
     if total == 0:
         raise ValueError(f"a waveform of {waveform.shape[0]} samples is shorter than one 25 ms frame (400 samples)")
     return total
+
+
+def _run(model, transform, waveform: np.ndarray, first: int, last: int) -> dict:
+    """The model's outputs on the samples that feature frames ``first .. last - 1`` read."""
+    start, end = frame_samples(first, last)
+    chunk = torch.from_numpy(np.ascontiguousarray(waveform[start:end], dtype=np.float32))[None]
+    with torch.inference_mode():
+        outputs = model(chunk)
+        return transform(outputs) if transform is not None else outputs
