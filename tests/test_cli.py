@@ -100,3 +100,33 @@ def test_bad_option_values_are_usage_errors():
     result = CliRunner().invoke(cli, ["corpus", "build", "out", "--hours", "-1"])
     assert result.exit_code == 2
     assert "--hours" in result.output
+
+
+@pytest.mark.parametrize("output_format, extension", [("rttm", "rttm"), ("csv", "csv"), ("textgrid", "TextGrid"),
+                                                      ("json", "json"), ("audacity", "txt")])
+def test_segment_with_the_shipped_teacher_writes_one_file_per_input(tiny_corpus, tmp_path, output_format, extension):
+    from proxyseg.formats import read_annotation
+
+    audio = tiny_corpus.audio_path(tiny_corpus.uris("test")[0])
+    result = run("segment", str(audio), str(tmp_path / "missing.wav"), "-o", str(tmp_path / "out"),
+                 "--format", output_format)
+    assert result.returncode == 1  # one input failed ...
+    assert result.stderr.strip() == f"proxyseg: error: {tmp_path / 'missing.wav'}: no such file"
+    written = tmp_path / "out" / f"{audio.stem}.{extension}"  # ... the other was processed
+    annotation = read_annotation(written, output_format)
+    assert set(annotation.labels()) <= {"speech", "music", "noise", "overlap"}
+    assert annotation.get_timeline().extent().end <= 30.0 + 1e-6
+
+
+def test_segment_rttm_lines_follow_the_contract(tiny_corpus, tmp_path):
+    audio = tiny_corpus.audio_path(tiny_corpus.uris("test")[0])
+    result = run("segment", str(audio), "-o", str(tmp_path), "--model", "teacher")
+    assert result.returncode == 0, result.stderr
+    lines = (tmp_path / f"{audio.stem}.rttm").read_text().splitlines()
+    assert lines
+    for line in lines:
+        fields = line.split(" ")
+        assert fields[0] == "SPEAKER" and fields[1] == audio.stem and fields[2] == "1"
+        assert float(fields[3]) >= 0 and float(fields[4]) > 0
+        assert fields[5:7] == ["<NA>", "<NA>"] and fields[8:] == ["<NA>", "<NA>"]
+        assert fields[7] in {"speech", "music", "noise", "overlap"}

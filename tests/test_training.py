@@ -6,6 +6,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from proxyseg.artefacts import load_model
+from proxyseg.corpus import Corpus
 from proxyseg.features import num_feature_frames
 from proxyseg.labels import CLASSES
 from proxyseg.models.tcn import TCNSegmenter
@@ -128,3 +129,21 @@ def test_a_teacher_on_wavlm_features_trains_and_loads(tiny_corpus, tmp_path):
     output = teacher.predict(np.random.default_rng(0).standard_normal(16000 * 9).astype(np.float32) * 0.1)
     assert output.probabilities.shape == (num_feature_frames(16000 * 9), 4)
     assert np.all((output.probabilities >= 0) & (output.probabilities <= 1))
+
+
+def test_a_corpus_annotating_fewer_classes_trains_only_those(tiny_corpus, tmp_path):
+    import shutil
+
+    partial = tmp_path / "speech-only"
+    shutil.copytree(tiny_corpus.root, partial)
+    description = json.loads((partial / "corpus.json").read_text())
+    (partial / "corpus.json").write_text(json.dumps({**description, "classes": ["speech", "overlap"]}))
+    dataset = ChunkDataset(load_split(Corpus(partial), "train"))
+    assert dataset[0][2][:, [0, 3]].all() and not dataset[0][2][:, [1, 2]].any()
+
+    alone = train_teacher(partial, tmp_path / "alone", max_epochs=1, **TINY)
+    assert alone.classes == ("speech", "overlap")
+    probabilities = NeuralTeacher(alone).predict(np.ones(16000, np.float32) * 0.1).probabilities
+    assert not probabilities[:, [1, 2]].any()
+    combined = train_teacher([partial, tiny_corpus.root], tmp_path / "combined", max_epochs=1, **TINY)
+    assert combined.classes == CLASSES

@@ -247,7 +247,7 @@ def train() -> None:
 
 
 @train.command("teacher")
-@click.argument("corpus", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("corpora", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Model directory to write (config.json + model.safetensors).")
 @click.option("--features", type=click.Choice(["spectrogram", "logmel", "ssl"]), default="spectrogram",
@@ -265,15 +265,18 @@ def train() -> None:
 @click.option("--num-nodes", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--strategy", default="auto", show_default=True, help="Lightning strategy, e.g. ddp.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def train_teacher_command(corpus: Path, outdir: Path, features: str, ssl_model: str | None, max_epochs: int,
+def train_teacher_command(corpora: tuple[Path, ...], outdir: Path, features: str, ssl_model: str | None, max_epochs: int,
                           max_minutes: float | None,
                           patience: int, batch_size: int, seed: int, no_resume: bool, accelerator: str, devices: str,
                           num_nodes: int, strategy: str, quiet: bool) -> None:
-    """Train the paper's TCN teacher on CORPUS (made by 'corpus build' or laid out alike)."""
+    """Train the paper's TCN teacher on CORPORA (made by 'corpus build' or laid out alike).
+
+    Several corpora are pooled; each file's loss covers only the classes its corpus annotates.
+    """
     from proxyseg.training.teacher import train_teacher
 
     devices_value = int(devices) if devices.isdigit() else devices
-    trained = train_teacher(corpus, outdir, features=features, ssl_model=ssl_model, max_epochs=max_epochs,
+    trained = train_teacher(corpora, outdir, features=features, ssl_model=ssl_model, max_epochs=max_epochs,
                             max_minutes=max_minutes,
                             patience=patience, batch_size=batch_size, seed=seed, resume=not no_resume,
                             progress=not quiet, accelerator=accelerator, devices=devices_value,

@@ -1,8 +1,9 @@
-"""``proxyseg train teacher``: train the paper's TCN teacher on a corpus, tune it, save it."""
+"""``proxyseg train teacher``: train the paper's TCN teacher on corpora, tune it, save it."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from proxyseg.artefacts import LoadedModel, save_model, specification
 from proxyseg.atomic import write_json
 from proxyseg.corpus.manifest import Corpus
 from proxyseg.errors import CorpusError
+from proxyseg.labels import CLASSES
 from proxyseg.postprocessing import tune_binarization
 from proxyseg.teachers.neural import NeuralTeacher
 from proxyseg.models.tcn import TCNSegmenter
@@ -32,12 +34,12 @@ class _Checkpoint(ModelCheckpoint):
     FILE_EXTENSION = ".safetensors"
 
 
-def train_teacher(corpus: str | Path, output: str | Path, *, features: str = "spectrogram", n_mels: int = 64,
+def train_teacher(corpora: str | Path | Sequence[str | Path], output: str | Path, *, features: str = "spectrogram", n_mels: int = 64,
                   ssl_model: str | None = None, repeats: int = 5, chunk_duration: float = 4.0, batch_size: int = 64, learning_rate: float = 1e-3,
                   max_epochs: int = 1000, max_minutes: float | None = None, patience: int = 20, seed: int = 0,
                   resume: bool = True, progress: bool = True, accelerator: str = "cpu", devices="auto",
                   num_nodes: int = 1, strategy: str = "auto") -> LoadedModel:
-    """Train a :class:`~proxyseg.models.tcn.TCNSegmenter` on a corpus and save it to ``output``.
+    """Train a :class:`~proxyseg.models.tcn.TCNSegmenter` on corpora and save it to ``output``.
 
     Training uses the ``train`` split with the augmentation of :mod:`proxyseg.training.augment`;
     the ``dev`` split selects the best epoch (frame F1 averaged over classes), stops training
@@ -48,8 +50,10 @@ def train_teacher(corpus: str | Path, output: str | Path, *, features: str = "sp
 
     Parameters
     ----------
-    corpus
-        A corpus directory (:class:`~proxyseg.corpus.manifest.Corpus`).
+    corpora
+        One or several corpus directories (:class:`~proxyseg.corpus.manifest.Corpus`). Their
+        train and dev splits are pooled; each file's loss covers only the classes its corpus
+        annotates, so corpora with different label sets combine.
     output
         Where to write the model.
     features, n_mels, ssl_model, repeats
@@ -73,11 +77,13 @@ def train_teacher(corpus: str | Path, output: str | Path, *, features: str = "sp
     LoadedModel
         The trained model with its tuned binarisation.
     """
-    corpus = Corpus(corpus)
+    corpora = [Corpus(path) for path in ([corpora] if isinstance(corpora, (str, Path)) else corpora)]
     output = Path(output)
-    train_files, dev_files = load_split(corpus, "train"), load_split(corpus, "dev")
+    train_files = [file for corpus in corpora for file in load_split(corpus, "train")]
+    dev_files = [file for corpus in corpora for file in load_split(corpus, "dev")]
     if not train_files or not dev_files:
-        raise CorpusError(f"{corpus.root}: training needs a train and a dev split with files")
+        raise CorpusError("training needs train and dev splits with files")
+    classes = tuple(name for name in CLASSES if any(name in corpus.classes for corpus in corpora))
     L.seed_everything(seed, workers=True, verbose=False)
     model = TCNSegmenter(features=features, n_mels=n_mels, repeats=repeats, ssl_model=ssl_model)
     train_set = ChunkDataset(train_files, chunk_duration, random_offsets=True, augmentation=Augmentation())
@@ -105,15 +111,15 @@ def train_teacher(corpus: str | Path, output: str | Path, *, features: str = "sp
     model.load_state_dict({name.removeprefix("model."): tensor for name, tensor in state.items()})
     model.eval()
 
-    teacher = NeuralTeacher(LoadedModel(model, "tcn_segmenter", corpus.classes))
+    teacher = NeuralTeacher(LoadedModel(model, "tcn_segmenter", classes))
     dev_probabilities = [teacher.predict(file.waveform).probabilities for file in dev_files]
     frames = [p.shape[0] for p in dev_probabilities]
     binarization = tune_binarization(dev_probabilities, [f.targets[:n] for f, n in zip(dev_files, frames)],
-                                     [f.mask[:n] for f, n in zip(dev_files, frames)], corpus.classes)
+                                     [f.mask[:n] for f, n in zip(dev_files, frames)], classes)
     spec = specification(chunk_duration, features=features)
-    save_model(output, model, classes=corpus.classes, binarization=binarization, spec=spec)
+    save_model(output, model, classes=classes, binarization=binarization, spec=spec)
     write_json(output / "training.json", {
-        "corpus": str(corpus.root), "seed": seed, "epochs": trainer.current_epoch,
+        "corpora": [str(corpus.root) for corpus in corpora], "seed": seed, "epochs": trainer.current_epoch,
         "best_checkpoint": Path(best).name,
         "best_dev_f1": float(checkpoint.best_model_score) if checkpoint.best_model_score is not None else None,
         "train_files": len(train_files), "dev_files": len(dev_files),
@@ -123,4 +129,4 @@ def train_teacher(corpus: str | Path, output: str | Path, *, features: str = "sp
                     "max_minutes": max_minutes, "patience": patience},
     })
     logger.info("teacher saved to %s", output)
-    return LoadedModel(model, "tcn_segmenter", corpus.classes, binarization, spec, output)
+    return LoadedModel(model, "tcn_segmenter", classes, binarization, spec, output)
