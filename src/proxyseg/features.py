@@ -35,7 +35,12 @@ def frame_samples(first: int, last: int) -> tuple[int, int]:
 
 
 class LogSpectrogram(nn.Module):
-    """``X = log(1 + |STFT|²)``: 257 bins from 0 to 8 kHz (the paper's input and NMF target).
+    """``X = log(offset + |STFT|²)``: 257 bins from 0 to 8 kHz.
+
+    With ``offset = 1`` (the default) this is the paper's ``log(1 + |STFT|²)``, non-negative:
+    the proxy's input and NMF target. A small offset (1e-6, about -95 dBFS per bin) gives a true
+    log-power spectrum, whose shape does not change with the input level (a level change is a
+    shift): the teacher trains markedly faster on it (see ``TCNSegmenter``).
 
     Shape:
         - Input: ``(batch, samples)``
@@ -47,8 +52,11 @@ class LogSpectrogram(nn.Module):
     torch.Size([2, 257, 199])
     """
 
-    def __init__(self):
+    def __init__(self, offset: float = 1.0):
         super().__init__()
+        if offset <= 0:
+            raise ValueError(f"offset must be positive, got {offset}")
+        self.offset = offset
         self.register_buffer("window", torch.hann_window(WIN_LENGTH, periodic=True), persistent=False)
 
     @property
@@ -67,11 +75,11 @@ class LogSpectrogram(nn.Module):
         return (spectrum.real**2 + spectrum.imag**2).transpose(-1, -2)
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
-        return torch.log1p(self.power(waveform))
+        return torch.log(self.power(waveform) + self.offset)
 
 
 class LogMel(nn.Module):
-    """``log(1 + mel power)`` on ``n_mels`` HTK-mel bands from 0 to 8 kHz.
+    """``log(offset + mel power)`` on ``n_mels`` HTK-mel bands from 0 to 8 kHz.
 
     Shape:
         - Input: ``(batch, samples)``
@@ -83,11 +91,11 @@ class LogMel(nn.Module):
     torch.Size([1, 64, 49])
     """
 
-    def __init__(self, n_mels: int = 64):
+    def __init__(self, n_mels: int = 64, offset: float = 1.0):
         super().__init__()
         if n_mels < 1:
             raise ValueError(f"n_mels must be >= 1, got {n_mels}")
-        self.spectrogram = LogSpectrogram()
+        self.spectrogram = LogSpectrogram(offset)
         self.register_buffer("filters", torch.from_numpy(mel_filters(n_mels)), persistent=False)
 
     @property
@@ -96,7 +104,8 @@ class LogMel(nn.Module):
         return self.filters.shape[0]
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
-        return torch.log1p(torch.einsum("mf,...ft->...mt", self.filters, self.spectrogram.power(waveform)))
+        mel_power = torch.einsum("mf,...ft->...mt", self.filters, self.spectrogram.power(waveform))
+        return torch.log(mel_power + self.spectrogram.offset)
 
 
 def mel_filters(n_mels: int, n_fft: int = N_FFT, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
@@ -118,17 +127,20 @@ def mel_filters(n_mels: int, n_fft: int = N_FFT, sample_rate: int = SAMPLE_RATE)
 FEATURES = ("spectrogram", "logmel", "ssl")
 
 
-def make_features(name: str, n_mels: int = 64, ssl_model: str | None = None, ssl_layers: str = "all") -> nn.Module:
+def make_features(name: str, n_mels: int = 64, ssl_model: str | None = None, ssl_layers: str = "all",
+                  log_offset: float = 1.0) -> nn.Module:
     """The feature module called ``name``: ``spectrogram``, ``logmel`` or ``ssl``.
+
+    ``log_offset`` is the offset inside the logarithm of the first two (see :class:`LogSpectrogram`).
 
     ``ssl`` is a frozen WavLM / HuBERT / wav2vec2 model (a local directory or model id given as
     ``ssl_model``) whose hidden states are mixed by learned weights
     (:class:`proxyseg.ssl_features.SSLFeatures`).
     """
     if name == "spectrogram":
-        return LogSpectrogram()
+        return LogSpectrogram(log_offset)
     if name == "logmel":
-        return LogMel(n_mels)
+        return LogMel(n_mels, log_offset)
     if name == "ssl":
         if not ssl_model:
             raise ValueError("features='ssl' needs ssl_model: a local directory or a model id")
