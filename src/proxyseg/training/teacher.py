@@ -106,6 +106,8 @@ def train_teacher(corpora: str | Path | Sequence[str | Path], output: str | Path
                 DataLoader(train_set, batch_size=batch_size, shuffle=True, drop_last=True),
                 DataLoader(dev_set, batch_size=batch_size),
                 ckpt_path=str(last) if resume and last.exists() else None)
+    if not trainer.is_global_zero:  # under DDP, one process tunes and saves the model
+        return LoadedModel(model.eval(), "tcn_segmenter", classes)
     best = checkpoint.best_model_path or str(last)
     state = SafetensorsCheckpointIO().load_checkpoint(best)["state_dict"]
     model.load_state_dict({name.removeprefix("model."): tensor for name, tensor in state.items()})
