@@ -60,3 +60,26 @@ def test_bad_inputs_are_refused(known):
         learn_dictionary([-known[2]], rank=2)
     with pytest.raises(ValueError, match="rank"):
         learn_dictionary([known[2]], rank=10)
+
+
+def test_dictionary_segments_hold_one_class_alone(tiny_corpus):
+    from proxyseg.training.dictionary import single_class_segments
+
+    segments = single_class_segments(tiny_corpus, {"speech": 5, "music": 5, "noise": 5}, seed=1)
+    assert set(segments) == {"speech", "music", "noise"}
+    for waveforms in segments.values():
+        for waveform in waveforms:
+            assert 16000 <= waveform.shape[0] <= 4 * 16000
+    assert segments["music"]  # the synthetic corpus has music-only stretches
+
+
+def test_nmf_learn_command_writes_a_dictionary(tiny_corpus, tmp_path):
+    from click.testing import CliRunner
+
+    from proxyseg.cli import cli
+
+    result = CliRunner().invoke(cli, ["nmf", "learn", str(tiny_corpus.root), "-o", str(tmp_path / "nmf"),
+                                      "--rank", "8", "--max-iter", "5"])
+    assert result.exit_code == 0, result.output
+    dictionary = Dictionary.load(tmp_path / "nmf")
+    assert dictionary.atoms.shape == (257, 8) and dictionary.beta == 0.0

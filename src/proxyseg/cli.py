@@ -292,7 +292,23 @@ def nmf() -> None:
     """Learn the NMF dictionary."""
 
 
-nmf.add_command(_not_available("learn", "Learn the spectral dictionary W from a corpus."))
+@nmf.command("learn")
+@click.argument("corpus", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--rank", type=click.IntRange(min=1), default=128, show_default=True, help="Components K.")
+@click.option("--beta", type=click.Choice(["0", "1", "2"]), default="0", show_default=True,
+              help="β-divergence: 0 Itakura-Saito, 1 Kullback-Leibler, 2 Euclidean.")
+@click.option("--sparsity", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="L1 weight on the activations.")
+@click.option("--max-iter", type=click.IntRange(min=1), default=200, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+def nmf_learn(corpus: Path, outdir: Path, rank: int, beta: str, sparsity: float, max_iter: int, seed: int) -> None:
+    """Learn the NMF dictionary W on balanced speech/music/noise segments of CORPUS's train split."""
+    from proxyseg.training.dictionary import learn_corpus_dictionary
+
+    learned = learn_corpus_dictionary(corpus, outdir, rank=rank, beta=float(beta), sparsity=sparsity,
+                                      max_iter=max_iter, seed=seed)
+    _stdout.print(f"dictionary of {learned.rank} atoms written to {outdir}")
 
 
 def main() -> None:
