@@ -82,4 +82,4 @@ def test_nmf_learn_command_writes_a_dictionary(tiny_corpus, tmp_path):
                                       "--rank", "8", "--max-iter", "5"])
     assert result.exit_code == 0, result.output
     dictionary = Dictionary.load(tmp_path / "nmf")
-    assert dictionary.atoms.shape == (257, 8) and dictionary.beta == 0.0
+    assert dictionary.atoms.shape == (257, 8) and dictionary.beta == 2.0

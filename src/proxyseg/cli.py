@@ -296,7 +296,7 @@ def nmf() -> None:
 @click.argument("corpus", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--rank", type=click.IntRange(min=1), default=128, show_default=True, help="Components K.")
-@click.option("--beta", type=click.Choice(["0", "1", "2"]), default="0", show_default=True,
+@click.option("--beta", type=click.Choice(["0", "1", "2"]), default="2", show_default=True,
               help="β-divergence: 0 Itakura-Saito, 1 Kullback-Leibler, 2 Euclidean.")
 @click.option("--sparsity", type=click.FloatRange(min=0), default=1.0, show_default=True,
               help="L1 weight on the activations.")

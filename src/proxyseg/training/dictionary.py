@@ -66,7 +66,7 @@ def single_class_segments(corpus: Corpus, counts: dict[str, int] = DEFAULT_COUNT
     return segments
 
 
-def learn_corpus_dictionary(corpus: str | Path, output: str | Path, *, rank: int = 128, beta: float = 0.0,
+def learn_corpus_dictionary(corpus: str | Path, output: str | Path, *, rank: int = 128, beta: float = 2.0,
                             sparsity: float = 1.0, max_iter: int = 200, counts: dict[str, int] = DEFAULT_COUNTS,
                             seed: int = 0) -> Dictionary:
     """Learn the dictionary on ``log(1 + |STFT|²)`` of balanced single-class segments; save it.
