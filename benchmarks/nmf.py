@@ -23,7 +23,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from proxyseg.corpus.manifest import Corpus
 from proxyseg.features import LogSpectrogram
-from proxyseg.nmf import BETA_LOSSES, EPSILON, _sklearn_alpha
+from proxyseg.nmf import BETA_LOSSES, EPSILON, sklearn_alpha
 from proxyseg.training.dictionary import DEFAULT_COUNTS, single_class_segments
 
 BANDS = ((0, 1000), (1000, 4000), (4000, 8000))
@@ -56,7 +56,7 @@ def main() -> None:
                                  for kind in segments.values() for s in kind], axis=1).T + EPSILON  # (frame, freq)
     frames = frames.astype(np.float64)
     common = {"n_components": args.rank, "beta_loss": BETA_LOSSES[args.beta], "alpha_H": 0.0, "l1_ratio": 1.0,
-              "alpha_W": _sklearn_alpha(args.sparsity, frames.shape[1]), "random_state": 0, "init": "nndsvda"}
+              "alpha_W": sklearn_alpha(args.sparsity, frames.shape[1]), "random_state": 0, "init": "nndsvda"}
     learners = {
         "NMF (mu, 200 iterations)": NMF(solver="mu", max_iter=200, tol=0.0, **common),
         "MiniBatchNMF (batch 1024, 20 epochs)": MiniBatchNMF(batch_size=1024, max_iter=20, tol=0.0, **common),

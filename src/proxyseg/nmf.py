@@ -70,7 +70,7 @@ class Dictionary:
         codes, _, _ = non_negative_factorization(
             spectrogram.T + EPSILON, H=self.atoms.T.astype(np.float64), n_components=self.rank, init="custom",
             update_H=False, solver="mu", beta_loss=BETA_LOSSES[self.beta], max_iter=max_iter, tol=0.0,
-            alpha_W=_sklearn_alpha(self.sparsity, spectrogram.shape[0]), l1_ratio=1.0)
+            alpha_W=sklearn_alpha(self.sparsity, spectrogram.shape[0]), l1_ratio=1.0)
         return codes.T.astype(np.float32)
 
     def save(self, directory: str | Path) -> Path:
@@ -133,7 +133,7 @@ def learn_dictionary(spectrograms: list[np.ndarray], rank: int = 128, beta: floa
     if rank > min(data.shape):
         raise ValueError(f"rank {rank} exceeds the data's dimensions {data.shape}")
     model = NMF(n_components=rank, init="nndsvda", solver="mu", beta_loss=BETA_LOSSES[beta], max_iter=max_iter, tol=0.0,
-                alpha_W=_sklearn_alpha(sparsity, data.shape[0]), alpha_H=0.0, l1_ratio=1.0, random_state=seed)
+                alpha_W=sklearn_alpha(sparsity, data.shape[0]), alpha_H=0.0, l1_ratio=1.0, random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(data.T + EPSILON)
@@ -143,7 +143,7 @@ def learn_dictionary(spectrograms: list[np.ndarray], rank: int = 128, beta: floa
     return Dictionary(atoms.astype(np.float32), float(beta), float(sparsity))
 
 
-def _sklearn_alpha(sparsity: float, bins: int) -> float:
+def sklearn_alpha(sparsity: float, bins: int) -> float:
     """scikit-learn's ``alpha_W`` for the objective ``D(X | WH) + sparsity · Σ|H|``.
 
     scikit-learn minimises ``½ D + alpha_W · n_features · Σ|codes|`` (its codes are our ``H.T``
