@@ -113,7 +113,11 @@ def test_checkpoints_round_trip_without_pickle(tmp_path):
     assert loaded["epoch"] == 3 and loaded["loops"] == {"x": (1, 2.5, None, "s")}
     assert torch.equal(loaded["state_dict"]["w"], torch.arange(4.0))
     assert loaded["optimizer_states"][0]["state"][0]["step"].item() == 5.0
-    assert path.read_bytes()[:8] != b"\x80\x02" and b"pickle" not in path.read_bytes()[:200]
+    # A plain safetensors file: readable by safetensors alone, nothing else stored.
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as handle:
+        assert len(list(handle.keys())) == 2  # the weights and the optimiser step
 
 
 def test_a_teacher_on_wavlm_features_trains_and_loads(tiny_corpus, tmp_path):

@@ -27,12 +27,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
-from pyannote.core import Annotation, Segment, SlidingWindow
+from pyannote.core import Annotation, Segment, SlidingWindow, Timeline
 
 __all__ = [
     "CLASSES", "FRAMES", "FRAME_STEP", "Hysteresis",
-    "annotation_to_frames", "binarize", "fill_short_gaps", "frames_to_annotation", "num_frames",
-    "speaker_turns_to_classes",
+    "active_runs", "annotation_to_frames", "binarize", "fill_short_gaps", "frames_to_annotation", "num_frames",
+    "speaker_turns_to_classes", "timeline_to_frames",
 ]
 
 CLASSES: tuple[str, ...] = ("speech", "music", "noise", "overlap")
@@ -49,7 +49,7 @@ FRAMES = SlidingWindow(start=0.0, duration=FRAME_STEP, step=FRAME_STEP)
 _EPS = 1e-9
 
 
-def _runs(active: np.ndarray) -> np.ndarray:
+def active_runs(active: np.ndarray) -> np.ndarray:
     """Run-length encode a boolean vector.
 
     Parameters
@@ -159,7 +159,7 @@ def frames_to_annotation(
     annotation = Annotation(uri=uri)
     track = 0
     for column, label in enumerate(classes):
-        for first, last in _runs(array[:, column] != 0):
+        for first, last in active_runs(array[:, column] != 0):
             # Rounding to 1e-9 s turns 35 * 0.02 = 0.7000000000000001 into 0.7
             # without moving any boundary meaningfully.
             start = round(float(first) * step, 9)
@@ -341,7 +341,7 @@ def fill_short_gaps(active: np.ndarray, min_duration: float, step: float = FRAME
     array([0, 1, 1, 1, 1, 0, 0, 0, 1, 0])
     """
     active = np.array(active, dtype=bool)
-    runs = _runs(active)
+    runs = active_runs(active)
     for (_, gap_start), (gap_end, _) in zip(runs[:-1], runs[1:]):
         if (gap_end - gap_start) * step < min_duration - _EPS:
             active[gap_start:gap_end] = True
@@ -353,7 +353,7 @@ def _binarize_one(scores: np.ndarray, hysteresis: Hysteresis, step: float) -> np
     if hysteresis.min_duration_off > 0:
         active = fill_short_gaps(active, hysteresis.min_duration_off, step)
     if hysteresis.min_duration_on > 0:
-        for first, last in _runs(active):
+        for first, last in active_runs(active):
             if (last - first) * step < hysteresis.min_duration_on - _EPS:
                 active[first:last] = False
     return active
@@ -453,3 +453,22 @@ def speaker_turns_to_classes(turns: Annotation) -> Annotation:
     for track, segment in enumerate(turns.get_overlap()):
         classes[segment, f"overlap{track}"] = "overlap"
     return classes
+
+
+def timeline_to_frames(timeline: Timeline, num_frames: int, step: float = FRAME_STEP) -> np.ndarray:
+    """Frames whose centre lies inside ``timeline`` (e.g. a UEM), with the rule of
+    :func:`annotation_to_frames`.
+
+    Returns
+    -------
+    np.ndarray, shape (frame,), dtype bool
+
+    Examples
+    --------
+    >>> timeline_to_frames(Timeline([Segment(0.02, 0.06)]), 4).astype(int)
+    array([0, 1, 1, 0])
+    """
+    regions = Annotation()
+    for track, segment in enumerate(timeline):
+        regions[segment, track] = "inside"
+    return annotation_to_frames(regions, num_frames, classes=["inside"], step=step)[:, 0]

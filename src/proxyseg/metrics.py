@@ -16,7 +16,7 @@ from pyannote.metrics.base import f_measure
 from pyannote.metrics.detection import DFS_PRECISION_RETRIEVED, DFS_RECALL_RELEVANT
 from pyannote.metrics.detection import DetectionPrecisionRecallFMeasure
 
-from proxyseg.labels import CLASSES, annotation_to_frames, num_frames
+from proxyseg.labels import CLASSES, annotation_to_frames, num_frames, timeline_to_frames
 
 __all__ = ["ClassScores", "Fidelity", "default_uem", "detection_scores", "fidelity"]
 
@@ -100,10 +100,7 @@ def _frame_mask(uem: Timeline) -> np.ndarray:
     """Frames (on the label grid, from 0 to the UEM's end) whose centre lies inside the UEM."""
     if not uem:
         return np.zeros(0, dtype=bool)
-    regions = Annotation()
-    for track, segment in enumerate(uem):
-        regions[segment, track] = "uem"
-    return annotation_to_frames(regions, num_frames(uem.extent().end), classes=["uem"])[:, 0]
+    return timeline_to_frames(uem, num_frames(uem.extent().end))
 
 
 def detection_scores(

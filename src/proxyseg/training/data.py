@@ -16,10 +16,8 @@ from torch.utils.data import Dataset
 from proxyseg.audio import load
 from proxyseg.corpus.manifest import Corpus
 from proxyseg.features import HOP_LENGTH, SAMPLE_RATE, num_feature_frames
-from proxyseg.labels import CLASSES, annotation_to_frames, num_frames
+from proxyseg.labels import CLASSES, annotation_to_frames, num_frames, timeline_to_frames
 from proxyseg.training.augment import Augmentation
-
-SPEECH, OVERLAP = CLASSES.index("speech"), CLASSES.index("overlap")
 
 
 @dataclass
@@ -41,10 +39,7 @@ def load_split(corpus: Corpus, split: str) -> list[AnnotatedFile]:
         waveform = load(corpus.audio_path(uri))
         frames = num_frames(waveform.shape[0] / SAMPLE_RATE)
         targets = annotation_to_frames(corpus.annotation(uri), frames)
-        evaluated = np.zeros(frames, dtype=bool)
-        for segment in corpus.uem(uri):
-            first, last = int(round(segment.start / 0.02)), int(round(segment.end / 0.02))
-            evaluated[first:last] = True
+        evaluated = timeline_to_frames(corpus.uem(uri), frames)
         files.append(AnnotatedFile(uri, waveform, targets, evaluated[:, None] & class_mask[None, :]))
     return files
 

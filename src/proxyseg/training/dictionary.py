@@ -10,7 +10,7 @@ import torch
 
 from proxyseg.corpus.manifest import Corpus
 from proxyseg.features import HOP_LENGTH, LogSpectrogram
-from proxyseg.labels import CLASSES
+from proxyseg.labels import CLASSES, active_runs
 from proxyseg.nmf import Dictionary, learn_dictionary
 from proxyseg.training.data import load_split
 
@@ -50,9 +50,7 @@ def single_class_segments(corpus: Corpus, counts: dict[str, int] = DEFAULT_COUNT
         runs = []
         for file_index, file in enumerate(files):
             alone = file.targets[:, column] & ~file.targets[:, others].any(axis=1) & file.mask[:, column]
-            padded = np.concatenate(([0], alone.astype(np.int8), [0]))
-            edges = np.flatnonzero(np.diff(padded)).reshape(-1, 2)
-            runs += [(file_index, start, end) for start, end in edges if end - start >= min_frames]
+            runs += [(file_index, start, end) for start, end in active_runs(alone) if end - start >= min_frames]
         chosen = []
         for run in rng.permutation(len(runs))[:count]:
             file_index, start, end = runs[run]
