@@ -29,9 +29,9 @@ class TCNSegmenter(nn.Module):
         With ``features="ssl"``: the model to load and the hidden layers to mix.
     log_offset
         Offset inside the log of the spectrogram or log-mel. The default, 1e-6, is a true
-        log-power spectrum: on our corpus the teacher's training loss fell about twice as fast
-        as with the paper's ``log(1 + |STFT|²)`` (offset 1), whose shape changes with the input
-        level (quiet recordings sit in its linear part).
+        log-power spectrum: on our corpus the teacher's training loss fell clearly faster than
+        with the paper's ``log(1 + |STFT|²)`` (offset 1; ``benchmarks/teacher_log_offset.py``),
+        whose shape changes with the input level (quiet recordings sit in its linear part).
 
     The input normalisation is a batch norm over feature bins, whose statistics are those of
     the training features: in evaluation it is a fixed per-bin affine map, so it does not
