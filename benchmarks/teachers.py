@@ -18,7 +18,7 @@ import argparse
 import time
 from pathlib import Path
 
-from proxyseg.audio import load
+from proxyseg.audio import info, load
 from proxyseg.corpus.manifest import Corpus
 from proxyseg.formats import read_rttm
 from proxyseg.labels import CLASSES, speaker_turns_to_classes
@@ -81,7 +81,7 @@ def main() -> None:
         corpus_rows[name], seconds = score(segmenter, corpus_files, corpus_uems)
         sample_rows[name], _ = score(segmenter, sample_files, {})
         timing[name] = seconds
-    audio_minutes = sum(load(path).shape[0] for path, _ in corpus_files.values()) / 16000 / 60
+    audio_minutes = sum(info(path).duration for path, _ in corpus_files.values()) / 60
     report = "\n\n".join([
         table(f"{args.corpus.name}, {args.split} split ({len(corpus_files)} files, {audio_minutes:.0f} min)",
               corpus_rows),
