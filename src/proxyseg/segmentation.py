@@ -1,4 +1,4 @@
-"""From audio to segments: a teacher's (or later a proxy's) probabilities, binarised per class."""
+"""From audio to segments: a teacher's or a proxy's probabilities, binarised per class."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pyannote.core import Annotation
 from proxyseg.audio import SAMPLE_RATE, load
 from proxyseg.artefacts import load_model
 from proxyseg.labels import CLASSES, Hysteresis, binarize, frames_to_annotation
-from proxyseg.teachers.base import Teacher
+from proxyseg.teachers.base import Teacher, TeacherOutput
 from proxyseg.teachers.neural import NeuralTeacher
 
 
@@ -65,8 +65,10 @@ class Segmenter:
         else:
             waveform = load(audio)
             uri = uri or Path(audio).stem
-        duration = waveform.shape[0] / SAMPLE_RATE
-        output = self.teacher.predict(waveform)
+        return self.decide(self.teacher.predict(waveform), uri, waveform.shape[0] / SAMPLE_RATE)
+
+    def decide(self, output: TeacherOutput, uri: str | None, duration: float) -> Segmentation:
+        """Binarise the teacher's ``output`` for a file of ``duration`` seconds into segments."""
         active = binarize(output.probabilities, self.binarization) & output.class_mask[None, :]
         annotation = frames_to_annotation(active, uri=uri, duration=duration)
         return Segmentation(annotation, output.probabilities, duration)

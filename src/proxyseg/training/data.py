@@ -22,13 +22,27 @@ from proxyseg.training.augment import Augmentation
 
 @dataclass
 class AnnotatedFile:
-    """One decoded file: ``waveform (samples,)``, ``targets (frame, class)`` bool and
-    ``mask (frame, class)`` bool (True where the target is known: inside the UEM, annotated class)."""
+    """One decoded file and its frame targets.
+
+    Attributes
+    ----------
+    waveform
+        ``(samples,)`` at 16 kHz.
+    targets
+        ``(frame, class)``: labels (bool) or, to distil a teacher, its probabilities (float).
+    mask
+        ``(frame, class)`` bool: True where the target is known (inside the UEM, a class the
+        corpus annotates or the teacher predicts).
+    features
+        Optional ``(frame, dim)`` input features computed beforehand (a teacher's hidden
+        features), sliced with the chunk.
+    """
 
     uri: str
     waveform: np.ndarray
     targets: np.ndarray
     mask: np.ndarray
+    features: np.ndarray | None = None
 
 
 def load_split(corpus: Corpus, split: str) -> list[AnnotatedFile]:
@@ -60,7 +74,8 @@ class ChunkDataset(Dataset):
         Applied to training chunks, with partners drawn from ``files``.
 
     Items are ``(waveform (samples,), targets (frame, class), mask (frame, class))`` tensors,
-    float32, with ``frame = num_feature_frames(samples)``.
+    float32, with ``frame = num_feature_frames(samples)``, followed by ``features (frame, dim)``
+    when the files have features.
     """
 
     def __init__(self, files: list[AnnotatedFile], chunk_duration: float = 4.0, random_offsets: bool = False,
@@ -68,6 +83,8 @@ class ChunkDataset(Dataset):
         self.files = [file for file in files if file.waveform.shape[0] >= chunk_duration * SAMPLE_RATE]
         if not self.files:
             raise ValueError(f"no file is at least {chunk_duration} s long")
+        if augmentation is not None and any(file.features is not None for file in self.files):
+            raise ValueError("augmentation would change the audio but not its precomputed features")
         self.chunk_samples = int(round(chunk_duration * SAMPLE_RATE / HOP_LENGTH)) * HOP_LENGTH
         self.frames = num_feature_frames(self.chunk_samples)
         self.random_offsets = random_offsets
@@ -85,20 +102,28 @@ class ChunkDataset(Dataset):
         waveform = file.waveform[start : start + self.chunk_samples]
         return waveform, file.targets[first : first + self.frames], file.mask[first : first + self.frames]
 
+    def random_start(self, file_index: int) -> int:
+        """A random chunk start in ``file_index``, on the frame grid."""
+        hops = (self.files[file_index].waveform.shape[0] - self.chunk_samples) // HOP_LENGTH
+        return int(torch.randint(hops + 1, ()).item()) * HOP_LENGTH
+
     def random_chunk(self, file_index: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """A chunk at a random place, of a random file unless ``file_index`` is given."""
         if file_index is None:
             file_index = int(torch.randint(len(self.files), ()).item())
-        hops = (self.files[file_index].waveform.shape[0] - self.chunk_samples) // HOP_LENGTH
-        return self.chunk(file_index, int(torch.randint(hops + 1, ()).item()) * HOP_LENGTH)
+        return self.chunk(file_index, self.random_start(file_index))
 
     def __getitem__(self, item: int):
         file_index, start = self.index[item]
         if self.random_offsets:
-            waveform, targets, mask = self.random_chunk(file_index)
-        else:
-            waveform, targets, mask = self.chunk(file_index, start)
+            start = self.random_start(file_index)
+        waveform, targets, mask = self.chunk(file_index, start)
         if self.augmentation is not None:
             waveform, targets, mask = self.augmentation(waveform, targets, mask, self)
-        return (torch.from_numpy(np.ascontiguousarray(waveform, dtype=np.float32)),
-                torch.from_numpy(targets.astype(np.float32)), torch.from_numpy(mask))
+        tensors = (torch.from_numpy(np.ascontiguousarray(waveform, dtype=np.float32)),
+                   torch.from_numpy(targets.astype(np.float32)), torch.from_numpy(mask))
+        features = self.files[file_index].features
+        if features is None:
+            return tensors
+        first = start // HOP_LENGTH
+        return *tensors, torch.from_numpy(np.ascontiguousarray(features[first : first + self.frames], dtype=np.float32))

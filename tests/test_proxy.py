@@ -1,0 +1,241 @@
+import json
+import math
+import shutil
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from click.testing import CliRunner
+
+from proxyseg.artefacts import load_model
+from proxyseg.cli import cli
+from proxyseg.errors import ModelError
+from proxyseg.features import num_feature_frames
+from proxyseg.inference import SlidingInference
+from proxyseg.models.proxy import ProxySegmenter
+from proxyseg.nmf import Dictionary
+from proxyseg.segmentation import Segmenter
+from proxyseg.teachers.base import Teacher, TeacherOutput
+from proxyseg.training.dictionary import random_segments
+from proxyseg.training.losses import distillation_kl, proxy_loss
+from proxyseg.training.proxy import TeacherOutputs, train_proxy
+
+TINY = {"repeats": 1, "batch_size": 8, "progress": False, "patience": 50, "max_epochs": 1}
+RANK = 8
+
+
+@pytest.fixture(scope="module")
+def dictionary_dir(tmp_path_factory):
+    atoms = np.abs(np.random.default_rng(0).standard_normal((257, RANK))).astype(np.float32)
+    return Dictionary(atoms / np.linalg.norm(atoms, axis=0)).save(tmp_path_factory.mktemp("dictionary"))
+
+
+@pytest.fixture(scope="module")
+def proxy_dir(tiny_corpus, dictionary_dir, tmp_path_factory):
+    output = tmp_path_factory.mktemp("proxy")
+    train_proxy(tiny_corpus.root, "teacher", output, features="teacher", dictionary=dictionary_dir, **TINY)
+    return output
+
+
+def test_binary_kl_matches_hand_computed_values():
+    teacher = torch.tensor([[[0.9, 0.3, 0.7]]])
+    logits = torch.tensor([[[0.0, math.log(0.3 / 0.7), 5.0]]])  # q = 0.5, 0.3 (= p), anything (masked)
+    mask = torch.tensor([True, True, False])
+    expected = (0.9 * math.log(0.9 / 0.5) + 0.1 * math.log(0.1 / 0.5) + 0.0) / 2
+    assert float(distillation_kl(logits, teacher, mask)) == pytest.approx(expected, abs=1e-6)
+    assert float(distillation_kl(logits[..., 1:2], teacher[..., 1:2], torch.tensor([True]))) == pytest.approx(0, abs=1e-6)
+
+
+def test_binary_kl_stays_finite_on_certain_teachers_and_confident_proxies():
+    teacher = torch.tensor([[[1.0, 0.0]]])
+    logits = torch.tensor([[[-100.0, 100.0]]], requires_grad=True)
+    loss = distillation_kl(logits, teacher, torch.tensor([True, True]))
+    loss.backward()
+    assert torch.isfinite(loss) and loss > 10  # about -log(1e-6) per cell
+    assert torch.all(torch.isfinite(logits.grad))
+
+
+def test_the_proxy_loss_weights_its_terms():
+    logits, teacher = torch.zeros(1, 2, 1), torch.full((1, 2, 1), 0.9)
+    spectrogram, reconstruction = torch.full((1, 3, 2), 2.0), torch.ones(1, 3, 2)
+    activations = torch.tensor([[1.0, 3.0]])
+    terms = proxy_loss(logits, teacher, torch.tensor([True]), spectrogram, reconstruction, activations, (2.0, 3.0, 0.5))
+    kd = 0.9 * math.log(1.8) + 0.1 * math.log(0.2)
+    assert float(terms["kd"]) == pytest.approx(kd, abs=1e-6)
+    assert float(terms["reconstruction"]) == pytest.approx(1.0)
+    assert float(terms["sparsity"]) == pytest.approx(2.0)
+    assert float(terms["loss"]) == pytest.approx(2 * kd + 3 * 1.0 + 0.5 * 2.0, abs=1e-5)
+
+
+def _one_step(model: ProxySegmenter) -> None:
+    optimiser = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=0.1)
+    waveform = torch.randn(2, 16000)
+    hidden = model(waveform)["hidden"]
+    loss = ((model.reconstruct(hidden) - model.spectrogram(waveform)) ** 2).mean()
+    loss.backward()
+    optimiser.step()
+
+
+def test_a_joint_dictionary_learns_but_stays_non_negative_with_unit_columns():
+    torch.manual_seed(0)
+    model = ProxySegmenter(rank=RANK, dictionary="joint", repeats=1)
+    before = model.dictionary.detach().clone()
+    _one_step(model)
+    after = model.dictionary.detach()
+    assert not torch.allclose(before, after)
+    assert torch.all(after >= 0)
+    torch.testing.assert_close(after.norm(dim=0), torch.ones(RANK))
+
+
+def test_a_fixed_dictionary_is_kept():
+    torch.manual_seed(0)
+    model = ProxySegmenter(rank=RANK, repeats=1)
+    atoms = torch.rand(257, RANK)
+    model.set_dictionary(atoms)
+    _one_step(model)
+    torch.testing.assert_close(model.atoms, atoms)
+    assert "atoms" not in dict(model.named_parameters())
+    with pytest.raises(ValueError):
+        model.set_dictionary(-atoms)
+    with pytest.raises(ValueError):
+        model.set_dictionary(torch.rand(257, RANK + 1))
+
+
+@pytest.mark.parametrize("features", ["spectrogram", "teacher"])
+def test_chunked_inference_of_a_proxy_equals_the_whole_file(features):
+    torch.manual_seed(0)
+    teacher = {"repeats": 1} if features == "teacher" else None
+    model = ProxySegmenter(features, rank=RANK, repeats=1, teacher=teacher).eval()
+    waveform = np.random.default_rng(0).standard_normal(16000 * 3).astype(np.float32)
+    with torch.inference_mode():
+        whole = model(torch.from_numpy(waveform)[None])
+    chunked = SlidingInference(model, model.receptive_field, chunk_frames=30)(waveform)
+    for name in ("logits", "hidden"):
+        np.testing.assert_allclose(chunked[name], whole[name][0].numpy(), atol=1e-4)
+
+
+def test_a_tiny_proxy_fits_its_teacher_on_a_batch():
+    """A few steps on one batch drive the distillation loss far down: model, loss and W fit together."""
+    torch.manual_seed(0)
+    model = ProxySegmenter(rank=RANK, repeats=1)
+    waveform = torch.randn(4, 32000)
+    teacher = (torch.rand(4, num_feature_frames(32000), 4) > 0.5).float() * 0.8 + 0.1
+    optimiser = torch.optim.Adam(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(100):
+        outputs = model(waveform)
+        terms = proxy_loss(outputs["logits"], teacher, torch.tensor(True), model.spectrogram(waveform),
+                           model.reconstruct(outputs["hidden"]), outputs["hidden"])
+        optimiser.zero_grad()
+        terms["loss"].backward()
+        optimiser.step()
+        losses.append(float(terms["kd"].detach()))
+    assert losses[-1] < 0.3 * losses[0]
+
+
+def test_a_trained_proxy_directory_holds_proxy_dictionary_and_teacher(proxy_dir, tiny_corpus):
+    loaded = load_model(proxy_dir)
+    teacher = load_model("teacher")
+    assert loaded.type == "proxy_segmenter"
+    assert loaded.classes == teacher.classes
+    assert loaded.binarization == teacher.binarization
+    assert loaded.specification["teacher"] == "teacher"
+    assert load_model(proxy_dir / "teacher").type == "tcn_segmenter"
+    stored = Dictionary.load(proxy_dir).atoms
+    np.testing.assert_allclose(stored, loaded.model.dictionary.detach().numpy(), atol=1e-6)
+    # the embedded teacher is the teacher's, unchanged by training
+    embedded = loaded.model.features.teacher.state_dict()
+    for name, tensor in teacher.model.state_dict().items():
+        torch.testing.assert_close(embedded[name], tensor)
+    summary = json.loads((proxy_dir / "training.json").read_text())
+    assert summary["epochs"] == 1 and 0 <= summary["dev_fidelity"]["speech"]["agreement"] <= 1
+
+    uri = tiny_corpus.uris("test")[0]
+    segmentation = Segmenter.from_pretrained(proxy_dir)(tiny_corpus.audio_path(uri))
+    assert segmentation.probabilities.shape[1] == 4
+    assert set(segmentation.annotation.labels()) <= set(loaded.classes)
+
+
+def test_a_proxy_directory_with_mismatched_arguments_is_refused(proxy_dir, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(proxy_dir, broken, ignore=shutil.ignore_patterns("checkpoints", "teacher-outputs", "logs"))
+    config = json.loads((broken / "config.json").read_text())
+    config["arguments"]["rank"] = RANK * 2
+    (broken / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelError, match="do not fit"):
+        load_model(broken)
+
+
+def test_resuming_continues_the_same_proxy(proxy_dir, tiny_corpus, dictionary_dir):
+    train_proxy(tiny_corpus.root, "teacher", proxy_dir, features="teacher", dictionary=dictionary_dir,
+                **{**TINY, "max_epochs": 2})
+    assert json.loads((proxy_dir / "training.json").read_text())["epochs"] == 2
+
+
+class _CountingTeacher(Teacher):
+    classes = ("speech",)
+
+    def __init__(self):
+        self.calls = 0
+
+    def predict(self, waveform):
+        self.calls += 1
+        frames = num_feature_frames(waveform.shape[0])
+        return TeacherOutput(np.full((frames, 4), 0.25, dtype=np.float32), self.classes)
+
+
+def test_teacher_outputs_are_cached_per_teacher(tmp_path, monkeypatch):
+    import proxyseg.training.proxy as proxy_training
+
+    monkeypatch.setattr(proxy_training, "_identity", lambda reference: str(reference))
+    teacher, waveform = _CountingTeacher(), np.zeros(16000, dtype=np.float32)
+    first, _ = TeacherOutputs(teacher, "a", tmp_path, hidden=False)("dir/file", waveform)
+    again, _ = TeacherOutputs(teacher, "a", tmp_path, hidden=False)("dir/file", waveform)
+    assert teacher.calls == 1 and np.array_equal(first, again)
+    TeacherOutputs(teacher, "b", tmp_path, hidden=False)("dir/file", waveform)  # another teacher: recomputed
+    assert teacher.calls == 2
+    with pytest.raises(ModelError, match="no hidden features"):
+        TeacherOutputs(teacher, "c", tmp_path, hidden=True)("other", waveform)
+
+
+def test_an_off_the_shelf_teacher_on_a_plain_folder_distils_its_classes_only(tiny_corpus, dictionary_dir, tmp_path):
+    folder = tmp_path / "audio"
+    for uri in tiny_corpus.uris("train")[:2]:
+        waveform, rate = sf.read(tiny_corpus.audio_path(uri))
+        (folder / "nested").mkdir(parents=True, exist_ok=True)
+        sf.write(folder / "nested" / f"{uri}.flac", waveform, rate)
+    trained = train_proxy(folder, "silero", tmp_path / "proxy", dictionary=dictionary_dir, **TINY)
+    loaded = load_model(trained.path)
+    assert loaded.classes == ("speech",)
+    assert loaded.specification["teacher"] == "silero"
+    assert not (trained.path / "teacher").exists()
+    probabilities = Segmenter.from_pretrained(trained.path)(np.zeros(32000, dtype=np.float32)).probabilities
+    assert np.all(probabilities[:, 1:] == 0)  # classes the teacher does not predict stay empty
+
+
+def test_teacher_features_need_a_teacher_of_ours(tiny_corpus, tmp_path):
+    with pytest.raises(ModelError, match="features teacher"):
+        train_proxy(tiny_corpus.root, "silero", tmp_path / "proxy", features="teacher", **TINY)
+
+
+def test_random_segments_lie_inside_their_files():
+    waveforms = [np.arange(16000 * 5, dtype=np.float32), np.arange(8000, dtype=np.float32)]  # the second is too short
+    segments = random_segments(waveforms, count=20, seed=1)
+    assert len(segments) == 20
+    for segment in segments:
+        assert 16000 <= segment.shape[0] <= 64000
+        assert np.all(np.diff(segment) == 1)  # one contiguous stretch of the long file
+
+
+def test_train_proxy_command_then_segment_with_it(tiny_corpus, dictionary_dir, tmp_path):
+    output = tmp_path / "proxy"
+    result = CliRunner().invoke(cli, ["train", "proxy", str(tiny_corpus.root), "-o", str(output), "--dictionary",
+                                      str(dictionary_dir), "--max-epochs", "1", "--repeats", "1", "--batch-size", "8",
+                                      "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert load_model(output).model.get_config()["features"] == "spectrogram"
+    audio = tiny_corpus.audio_path(tiny_corpus.uris("test")[0])
+    result = CliRunner().invoke(cli, ["segment", str(audio), "-o", str(tmp_path / "out"), "--model", str(output)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / f"{audio.stem}.rttm").exists()
