@@ -22,7 +22,7 @@ from sklearn.decomposition import NMF, MiniBatchNMF
 from sklearn.exceptions import ConvergenceWarning
 
 from proxyseg.corpus.manifest import Corpus
-from proxyseg.features import LogSpectrogram
+from proxyseg.features import nmf_spectrogram
 from proxyseg.nmf import BETA_LOSSES, EPSILON, sklearn_alpha
 from proxyseg.training.dictionary import DEFAULT_COUNTS, single_class_segments
 
@@ -50,7 +50,7 @@ def main() -> None:
 
     counts = {name: max(1, int(count * args.scale)) for name, count in DEFAULT_COUNTS.items()}
     segments = single_class_segments(Corpus(args.corpus), counts)
-    spectrogram = LogSpectrogram()
+    spectrogram = nmf_spectrogram()
     with torch.inference_mode():
         frames = np.concatenate([spectrogram(torch.from_numpy(np.ascontiguousarray(s))[None])[0].numpy()
                                  for kind in segments.values() for s in kind], axis=1).T + EPSILON  # (frame, freq)

@@ -12,9 +12,9 @@ into ``--work`` when missing). Then scores, on the corpus's ``--split``:
 
 - F1 per class against the reference (duration-based, as ``proxyseg evaluate``), every model
   binarised with the teacher's tuned thresholds;
-- fidelity of each proxy to the teacher: per-class F1 of the proxy's decisions against the
-  teacher's (threshold 0.5), frame agreement over the teacher's classes, mean absolute
-  probability difference;
+- fidelity of each proxy to the teacher: per-class F1 of the proxy's segments against the
+  teacher's own (both binarised with the teacher's thresholds), frame agreement of their
+  decisions at 0.5 averaged over the teacher's classes, mean absolute probability difference;
 - reconstruction: relative squared error ``Σ(X − WH)² / ΣX²`` of ``X = log(1 + |STFT|²)``,
   overall and in the 4–8 kHz band (the paper's reason for pre-learning ``W``).
 
@@ -36,12 +36,13 @@ import torch
 from proxyseg.artefacts import load_model
 from proxyseg.audio import SAMPLE_RATE, load
 from proxyseg.corpus.manifest import Corpus
-from proxyseg.features import N_FFT, LogSpectrogram
+from proxyseg.features import N_FFT, nmf_spectrogram
 from proxyseg.labels import CLASSES
 from proxyseg.metrics import detection_scores, fidelity
 from proxyseg.segmentation import Segmenter
 from proxyseg.teachers import NeuralTeacher, load_teacher
 from proxyseg.training.dictionary import learn_corpus_dictionary
+from proxyseg.training.proxy import TeacherOutputs, audio_splits
 
 HIGH_BAND_HZ = 4000.0
 #: name → (train proxy options, dictionary rank or None for a joint W)
@@ -87,19 +88,21 @@ def train_all(corpus: Path, teacher: str, work: Path, epochs: int, jobs: int) ->
         with open(work / f"{output.name}.log", "w") as log:
             subprocess.run(command, check=True, stdout=log, stderr=subprocess.STDOUT, env=environment)
 
-    # The teacher-feature proxies first: they fill the teacher cache (with hidden features) for all.
-    ordered = sorted(variants, key=lambda variant: "teacher" not in variant[0])
-    train(ordered[0])
+    # The teacher's outputs (with its hidden features) once, for every proxy.
+    outputs = TeacherOutputs(load_teacher(teacher), teacher, work / "teacher-outputs", hidden=True)
+    for files in audio_splits(corpus).values():
+        for uri, path in files:
+            outputs(uri, load(path))
     with ThreadPoolExecutor(jobs) as pool:
-        list(pool.map(train, ordered[1:]))
+        list(pool.map(train, sorted(variants, key=str)))
     return {variant: work / directory_name(list(variant[0]), variant[1]) for variant in variants}
 
 
-def score_model(loaded, teacher_probabilities: dict, corpus: Corpus, uris: list[str]) -> dict:
-    """F1 against the reference, fidelity to the teacher and reconstruction errors of one model."""
+def score_model(loaded, teacher: dict, corpus: Corpus, uris: list[str]) -> dict:
+    """F1 against the reference, fidelity to the ``teacher`` (its scores) and reconstruction errors of one model."""
     model = NeuralTeacher(loaded)
     segmenter = Segmenter(model, loaded.binarization)
-    spectrogram = LogSpectrogram(1.0)
+    spectrogram = nmf_spectrogram()
     high = int(HIGH_BAND_HZ / (SAMPLE_RATE / N_FFT))
     hypotheses, probabilities = {}, []
     squared_error, energy = np.zeros(2), np.zeros(2)  # overall, high band
@@ -119,13 +122,13 @@ def score_model(loaded, teacher_probabilities: dict, corpus: Corpus, uris: list[
     uems = {uri: corpus.uem(uri) for uri in uris}
     result = {"f1": detection_scores(references, hypotheses, uems, loaded.classes)}
     if loaded.type == "proxy_segmenter":
-        teachers = [teacher_probabilities[uri] for uri in uris]
         columns = [CLASSES.index(name) for name in loaded.classes]
-        result["fidelity"] = fidelity([t[:, columns] for t in teachers], [p[:, columns] for p in probabilities],
-                                      loaded.classes)
+        result["fidelity"] = fidelity([teacher["probabilities"][uri][:, columns] for uri in uris],
+                                      [p[:, columns] for p in probabilities], loaded.classes)
+        result["segment_fidelity"] = detection_scores(teacher["hypotheses"], hypotheses, uems, loaded.classes)
         result["reconstruction"] = squared_error / energy
     else:
-        result["probabilities"] = dict(zip(uris, probabilities))
+        result["probabilities"], result["hypotheses"] = dict(zip(uris, probabilities)), hypotheses
     return result
 
 
@@ -133,14 +136,15 @@ def render(title: str, rows: dict[str, dict]) -> str:
     """A Markdown table of F1 per class, fidelity and reconstruction."""
     lines = [f"**{title}**", "",
              "| model | " + " | ".join(f"F1 {name}" for name in CLASSES)
-             + " | agreement | fidelity F1 (s/m/n/o) | mean abs. diff. | rec. error | rec. error 4–8 kHz |",
+             + " | agreement % | F1 vs teacher (s/m/n/o) | mean abs. diff. | rec. error | rec. error 4–8 kHz |",
              "|---|" + "---|" * (len(CLASSES) + 5)]
     for name, scores in rows.items():
         cells = [f"{100 * s.f1:.1f}" if (s := scores["f1"].get(c)) else "—" for c in CLASSES]
         if "fidelity" in scores:
             fid = scores["fidelity"]
             agreement = np.mean([f.agreement for f in fid.values()])
-            cells += [f"{100 * agreement:.1f}", "/".join(f"{100 * fid[c].f1:.1f}" for c in fid),
+            segments = scores["segment_fidelity"]
+            cells += [f"{100 * agreement:.1f}", "/".join(f"{100 * segments[c].f1:.1f}" for c in segments),
                       f"{np.mean([f.mean_absolute_difference for f in fid.values()]):.3f}",
                       f"{100 * scores['reconstruction'][0]:.1f} %", f"{100 * scores['reconstruction'][1]:.1f} %"]
         else:
@@ -168,7 +172,7 @@ def main() -> None:
     if not isinstance(teacher, NeuralTeacher):
         raise SystemExit("the table scores a teacher of ours (a model directory or 'teacher')")
     teacher_scores = score_model(teacher.loaded, {}, corpus, uris)
-    scores = {variant: score_model(load_model(path), teacher_scores["probabilities"], corpus, uris)
+    scores = {variant: score_model(load_model(path), teacher_scores, corpus, uris)
               for variant, path in directories.items()}
 
     def rows(table: dict) -> dict:

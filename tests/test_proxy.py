@@ -16,6 +16,7 @@ from proxyseg.inference import SlidingInference
 from proxyseg.models.proxy import ProxySegmenter
 from proxyseg.nmf import Dictionary
 from proxyseg.segmentation import Segmenter
+from proxyseg.teachers import NeuralTeacher, SileroTeacher, teacher_of
 from proxyseg.teachers.base import Teacher, TeacherOutput
 from proxyseg.training.dictionary import random_segments
 from proxyseg.training.losses import distillation_kl, proxy_loss
@@ -63,9 +64,9 @@ def test_the_proxy_loss_weights_its_terms():
     terms = proxy_loss(logits, teacher, torch.tensor([True]), spectrogram, reconstruction, activations, (2.0, 3.0, 0.5))
     kd = 0.9 * math.log(1.8) + 0.1 * math.log(0.2)
     assert float(terms["kd"]) == pytest.approx(kd, abs=1e-6)
-    assert float(terms["reconstruction"]) == pytest.approx(1.0)
+    assert float(terms["reconstruction"]) == pytest.approx(1.0 / 4.0)  # MSE over the mean square of X
     assert float(terms["sparsity"]) == pytest.approx(2.0)
-    assert float(terms["loss"]) == pytest.approx(2 * kd + 3 * 1.0 + 0.5 * 2.0, abs=1e-5)
+    assert float(terms["loss"]) == pytest.approx(2 * kd + 3 * 0.25 + 0.5 * 2.0, abs=1e-5)
 
 
 def _one_step(model: ProxySegmenter) -> None:
@@ -148,6 +149,7 @@ def test_a_trained_proxy_directory_holds_proxy_dictionary_and_teacher(proxy_dir,
     embedded = loaded.model.features.teacher.state_dict()
     for name, tensor in teacher.model.state_dict().items():
         torch.testing.assert_close(embedded[name], tensor)
+    assert teacher_of(loaded).loaded.path == proxy_dir / "teacher"
     summary = json.loads((proxy_dir / "training.json").read_text())
     assert summary["epochs"] == 1 and 0 <= summary["dev_fidelity"]["speech"]["agreement"] <= 1
 
@@ -210,6 +212,7 @@ def test_an_off_the_shelf_teacher_on_a_plain_folder_distils_its_classes_only(tin
     assert loaded.classes == ("speech",)
     assert loaded.specification["teacher"] == "silero"
     assert not (trained.path / "teacher").exists()
+    assert isinstance(teacher_of(loaded), SileroTeacher)
     probabilities = Segmenter.from_pretrained(trained.path)(np.zeros(32000, dtype=np.float32)).probabilities
     assert np.all(probabilities[:, 1:] == 0)  # classes the teacher does not predict stay empty
 
@@ -239,3 +242,27 @@ def test_train_proxy_command_then_segment_with_it(tiny_corpus, dictionary_dir, t
     result = CliRunner().invoke(cli, ["segment", str(audio), "-o", str(tmp_path / "out"), "--model", str(output)])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out" / f"{audio.stem}.rttm").exists()
+
+
+def test_a_model_without_a_teacher_or_with_one_outside_its_folder_is_refused(proxy_dir):
+    with pytest.raises(ModelError, match="names no teacher"):
+        teacher_of(load_model("teacher"))
+    loaded = load_model(proxy_dir)
+    loaded.specification["teacher"] = "../elsewhere"
+    with pytest.raises(ModelError, match="inside it"):
+        teacher_of(loaded)
+
+
+def test_a_proxy_on_wavlm_features_trains_and_loads(tiny_corpus, dictionary_dir, tmp_path):
+    """The WavLM proxy end to end, with a tiny random WavLM saved where a user would keep one."""
+    pytest.importorskip("transformers")
+    from proxyseg.ssl_features import save_tiny_random_model
+
+    wavlm = save_tiny_random_model(tmp_path / "wavlm")
+    train_proxy(tiny_corpus.root, "teacher", tmp_path / "proxy", features="ssl", ssl_model=str(wavlm),
+                dictionary=dictionary_dir, **TINY)
+    loaded = load_model(tmp_path / "proxy")
+    assert loaded.model.receptive_field is None  # runs in windows, as the WavLM teacher
+    output = NeuralTeacher(loaded).predict(np.random.default_rng(0).standard_normal(16000 * 9).astype(np.float32) * 0.1)
+    assert output.probabilities.shape == (num_feature_frames(16000 * 9), 4)
+    assert output.hidden.shape == (num_feature_frames(16000 * 9), RANK) and np.all(output.hidden >= 0)

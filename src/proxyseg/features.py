@@ -35,12 +35,14 @@ def frame_samples(first: int, last: int) -> tuple[int, int]:
 
 
 class LogSpectrogram(nn.Module):
-    """``X = log(offset + |STFT|²)``: 257 bins from 0 to 8 kHz.
+    """``X = log(offset + |STFT(sample_scale · waveform)|²)``: 257 bins from 0 to 8 kHz.
 
-    With ``offset = 1`` (the default) this is the paper's ``log(1 + |STFT|²)``, non-negative:
-    the proxy's input and NMF target. A small offset (1e-6, about -95 dBFS per bin) gives a true
-    log-power spectrum, whose shape does not change with the input level (a level change is a
-    shift): the teacher trains markedly faster on it (see ``TCNSegmenter``).
+    With ``offset = 1`` (the default) this is the paper's ``log(1 + |STFT|²)``, non-negative.
+    On waveforms in [-1, 1] it sits mostly in the linear part of ``log(1 + ·)`` (a typical
+    recording gives values around 0.01), so the NMF target of the proxy is computed on the
+    16-bit sample scale (:func:`nmf_spectrogram`). A small offset (1e-6, about -95 dBFS per
+    bin) gives a true log-power spectrum, whose shape does not change with the input level (a
+    level change is a shift): the teacher trains markedly faster on it (see ``TCNSegmenter``).
 
     Shape:
         - Input: ``(batch, samples)``
@@ -52,11 +54,11 @@ class LogSpectrogram(nn.Module):
     torch.Size([2, 257, 199])
     """
 
-    def __init__(self, offset: float = 1.0):
+    def __init__(self, offset: float = 1.0, sample_scale: float = 1.0):
         super().__init__()
-        if offset <= 0:
-            raise ValueError(f"offset must be positive, got {offset}")
-        self.offset = offset
+        if offset <= 0 or sample_scale <= 0:
+            raise ValueError(f"offset and sample_scale must be positive, got {offset} and {sample_scale}")
+        self.offset, self.power_scale = offset, sample_scale**2
         self.register_buffer("window", torch.hann_window(WIN_LENGTH, periodic=True), persistent=False)
 
     @property
@@ -75,7 +77,23 @@ class LogSpectrogram(nn.Module):
         return (spectrum.real**2 + spectrum.imag**2).transpose(-1, -2)
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
-        return torch.log(self.power(waveform) + self.offset)
+        return torch.log(self.power(waveform) * self.power_scale + self.offset)
+
+
+#: Samples of 16-bit audio per unit of a float waveform.
+INT16_SCALE = 2.0**15
+
+
+#: How :func:`nmf_spectrogram` is computed, as stored with a dictionary.
+NMF_SPECTROGRAM = {"formula": "log(1 + |STFT(32768 * waveform)|^2)", "sample_rate": SAMPLE_RATE, "n_fft": N_FFT,
+                   "win_length": WIN_LENGTH, "hop_length": HOP_LENGTH, "window": "hann", "center": False}
+
+
+def nmf_spectrogram() -> LogSpectrogram:
+    """The NMF dictionary's data and the proxy's reconstruction target: ``log(1 + |STFT|²)`` on
+    the 16-bit sample scale, values from 0 to about 25, in the logarithmic part of ``log(1 + ·)``
+    for every audible bin."""
+    return LogSpectrogram(1.0, sample_scale=INT16_SCALE)
 
 
 class LogMel(nn.Module):

@@ -26,6 +26,7 @@ from sklearn.exceptions import ConvergenceWarning
 from proxyseg import __version__
 from proxyseg.atomic import atomic_output, write_json
 from proxyseg.errors import ModelError
+from proxyseg.features import NMF_SPECTROGRAM
 
 #: Itakura-Saito and Kullback-Leibler are undefined on exact zeros (digital silence): a floor
 #: far below any audible bin of log(1 + |STFT|²) keeps them finite.
@@ -79,7 +80,8 @@ class Dictionary:
         with atomic_output(directory / "dictionary.safetensors") as partial:
             save_file({"atoms": np.ascontiguousarray(self.atoms, dtype=np.float32)}, str(partial))
         write_json(directory / "dictionary.json", {"type": "nmf_dictionary", "rank": self.rank, "beta": self.beta,
-                                                   "sparsity": self.sparsity, "proxyseg_version": __version__})
+                                                   "sparsity": self.sparsity, "spectrogram": NMF_SPECTROGRAM,
+                                                   "proxyseg_version": __version__})
         return directory
 
     @classmethod

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from proxyseg.features import N_FFT, LogSpectrogram, make_features
+from proxyseg.features import N_FFT, make_features, nmf_spectrogram
 from proxyseg.labels import CLASSES
 from proxyseg.models.tcn import TCNSegmenter
 from proxyseg.nn import TCN
@@ -94,7 +94,7 @@ class ProxySegmenter(nn.Module):
             self.features = _TeacherFeatures(TCNSegmenter(**teacher))
         else:
             self.features = make_features(features, n_mels, ssl_model, ssl_layers, log_offset)
-        self.spectrogram = LogSpectrogram(1.0)  # the reconstruction target, as the dictionary's
+        self.spectrogram = nmf_spectrogram()  # the reconstruction target, as the dictionary's
         self.normalise = nn.BatchNorm1d(self.features.num_bins, momentum=None)  # see TCNSegmenter
         self.tcn = TCN(self.features.num_bins, bottleneck, hidden, kernel_size, blocks, repeats)
         self.activations = nn.Conv1d(bottleneck, rank, 1)

