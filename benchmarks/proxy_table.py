@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/proxy_table.py CORPUS [--teacher teacher] [--work DIR] [--epochs 30] [--jobs 2]
-                                            [--split test] [--output docs/proxy.md]
+                                            [--split test] [--extra NAME=MODELDIR ...] [--output FILE]
 
 Trains (unless already trained in ``--work``) each proxy of the table with
 ``proxyseg train proxy`` on the same corpus, teacher and budget, ``--jobs`` at a time with one
@@ -18,6 +18,7 @@ into ``--work`` when missing). Then scores, on the corpus's ``--split``:
 - reconstruction: relative squared error ``Σ(X − WH)² / ΣX²`` of ``X = log(1 + |STFT|²)``,
   overall and in the 4–8 kHz band (the paper's reason for pre-learning ``W``).
 
+``--extra`` adds rows for other trained models (e.g. the shipped proxy, trained longer).
 Prints Markdown tables (and writes them with ``--output``).
 """
 
@@ -161,6 +162,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=30, help="Training epochs of every proxy.")
     parser.add_argument("--jobs", type=int, default=2, help="Proxies trained at once (one thread each).")
     parser.add_argument("--split", default="test")
+    parser.add_argument("--extra", action="append", default=[], metavar="NAME=MODELDIR",
+                        help="Another model to score in the first table.")
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
 
@@ -174,6 +177,8 @@ def main() -> None:
     teacher_scores = score_model(teacher.loaded, {}, corpus, uris)
     scores = {variant: score_model(load_model(path), teacher_scores, corpus, uris)
               for variant, path in directories.items()}
+    extra = {name: score_model(load_model(path), teacher_scores, corpus, uris)
+             for name, path in (item.split("=", 1) for item in args.extra)}
 
     def rows(table: dict) -> dict:
         return {name: scores[(tuple(options), rank)] for name, (options, rank) in table.items()}
@@ -181,7 +186,7 @@ def main() -> None:
     minutes = sum(load(corpus.audio_path(uri)).shape[0] for uri in uris) / SAMPLE_RATE / 60
     report = "\n\n".join([
         render(f"{args.corpus.name}, {args.split} split ({len(uris)} files, {minutes:.0f} min); "
-               f"every proxy trained {args.epochs} epochs", {"teacher": teacher_scores, **rows(TABLE)}),
+               f"every proxy trained {args.epochs} epochs", {"teacher": teacher_scores, **rows(TABLE), **extra}),
         render("Sweep of the default proxy (teacher features, pre-learned W): rank K and sparsity weight λ_sp",
                rows(SWEEP)),
     ])

@@ -266,3 +266,15 @@ def test_a_proxy_on_wavlm_features_trains_and_loads(tiny_corpus, dictionary_dir,
     output = NeuralTeacher(loaded).predict(np.random.default_rng(0).standard_normal(16000 * 9).astype(np.float32) * 0.1)
     assert output.probabilities.shape == (num_feature_frames(16000 * 9), 4)
     assert output.hidden.shape == (num_feature_frames(16000 * 9), RANK) and np.all(output.hidden >= 0)
+
+
+def test_the_shipped_proxy_is_the_default_model_and_carries_its_teacher():
+    loaded = load_model("proxy")
+    assert loaded.type == "proxy_segmenter" and loaded.model.get_config()["features"] == "teacher"
+    assert Segmenter.from_pretrained().teacher.loaded.path == loaded.path
+    shipped_teacher = load_model("teacher").model.state_dict()
+    for name, tensor in teacher_of(loaded).loaded.model.state_dict().items():
+        torch.testing.assert_close(tensor, shipped_teacher[name])
+    atoms = Dictionary.load(loaded.path).atoms
+    assert atoms.shape == (257, 128) and np.all(atoms >= 0)
+    np.testing.assert_allclose(np.linalg.norm(atoms, axis=0), 1.0, atol=1e-5)

@@ -126,7 +126,7 @@ def corpus_build(outdir: Path, hours: float, seed: int, sources: Path | None, gr
 @cli.command()
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
               default=Path("proxyseg-demo"), show_default=True, help="Folder for the demo's results.")
-@click.option("--model", default="teacher", show_default=True, help="A shipped model's name or a model directory.")
+@click.option("--model", default="proxy", show_default=True, help="A shipped model's name or a model directory.")
 def demo(output: Path, model: str) -> None:
     """Run the main job on built-in defaults: build a small corpus from real recordings, segment
     its test files with the shipped model, and score the result against the exact labels."""
@@ -174,7 +174,7 @@ def _not_available(name: str, usage: str) -> click.Command:
 @click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the segment files, one <uri>.<ext> per input (uri = the file's stem).")
 @click.option("--format", "output_format", type=click.Choice(FORMATS), default="rttm", show_default=True)
-@click.option("--model", default="teacher", show_default=True, help="A shipped model's name or a model directory.")
+@click.option("--model", default="proxy", show_default=True, help="A shipped model's name or a model directory.")
 def segment(audio: tuple[Path, ...], outdir: Path, output_format: str, model: str) -> None:
     """Segment audio files into speech, music, noise and overlap.
 

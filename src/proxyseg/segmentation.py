@@ -44,8 +44,8 @@ class Segmenter:
     binarization
         Per class thresholds and minimum durations; classes not given use ``Hysteresis()``.
 
-    ``Segmenter.from_pretrained("teacher")("radio.wav").annotation`` segments a file with the
-    shipped teacher.
+    ``Segmenter.from_pretrained()("radio.wav").annotation`` segments a file with the shipped
+    proxy (``from_pretrained("teacher")``: with the shipped teacher).
     """
 
     def __init__(self, teacher: Teacher, binarization: dict[str, Hysteresis] | None = None):
@@ -53,7 +53,7 @@ class Segmenter:
         self.binarization = {name: (binarization or {}).get(name, Hysteresis()) for name in CLASSES}
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str | Path = "teacher") -> Segmenter:
+    def from_pretrained(cls, name_or_path: str | Path = "proxy") -> Segmenter:
         """The segmenter of a model directory, or of a shipped model by name."""
         loaded = load_model(name_or_path)
         return cls(NeuralTeacher(loaded), loaded.binarization)
