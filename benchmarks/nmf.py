@@ -4,10 +4,11 @@ Usage::
 
     python benchmarks/nmf.py CORPUS [--rank 128] [--beta 0] [--scale 0.5]
 
-Both learn on the same log(1 + |STFT|²) frames of balanced single-class segments of the corpus's
-train split (the segments of ``proxyseg nmf learn``; ``--scale`` multiplies their 200/500/500
-counts), with the same rank, β and sparsity. Prints each learner's wall-clock time, its final
-β-divergence per matrix element, and the relative reconstruction error per frequency band.
+Both learn on the same frames of ``nmf_spectrogram`` (log(1 + |STFT|²) on the 16-bit scale) of
+balanced single-class segments of the corpus's train split (the segments of ``proxyseg nmf
+learn``; ``--scale`` multiplies their 200/500/500 counts), with the same rank, β and sparsity.
+Prints each learner's wall-clock time, its final β-divergence per matrix element, and the
+relative reconstruction error per frequency band.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/proxy_table.py CORPUS [--teacher teacher] [--work DIR] [--epochs 30] [--jobs 2]
+    python benchmarks/proxy_table.py CORPUS [--teacher teacher] [--work DIR] [--epochs 20] [--jobs 2]
                                             [--split test] [--extra NAME=MODELDIR ...] [--output FILE]
 
 Trains (unless already trained in ``--work``) each proxy of the table with
@@ -159,7 +159,7 @@ def main() -> None:
     parser.add_argument("corpus", type=Path)
     parser.add_argument("--teacher", default="teacher")
     parser.add_argument("--work", type=Path, default=Path("proxy-table"), help="Where the proxies are trained.")
-    parser.add_argument("--epochs", type=int, default=30, help="Training epochs of every proxy.")
+    parser.add_argument("--epochs", type=int, default=20, help="Training epochs of every proxy.")
     parser.add_argument("--jobs", type=int, default=2, help="Proxies trained at once (one thread each).")
     parser.add_argument("--split", default="test")
     parser.add_argument("--extra", action="append", default=[], metavar="NAME=MODELDIR",

@@ -87,7 +87,7 @@ def random_segments(waveforms: list[np.ndarray], count: int = sum(DEFAULT_COUNTS
 def learn_corpus_dictionary(corpus: str | Path, output: str | Path, *, rank: int = 128, beta: float = 2.0,
                             sparsity: float = 1.0, max_iter: int = 200, counts: dict[str, int] = DEFAULT_COUNTS,
                             seed: int = 0) -> Dictionary:
-    """Learn the dictionary on ``log(1 + |STFT|²)`` of balanced single-class segments; save it.
+    """Learn the dictionary on the NMF spectrogram of balanced single-class segments; save it.
 
     Returns
     -------
@@ -103,7 +103,7 @@ def learn_corpus_dictionary(corpus: str | Path, output: str | Path, *, rank: int
 
 def dictionary_from_segments(segments: list[np.ndarray], *, rank: int = 128, beta: float = 2.0, sparsity: float = 1.0,
                              max_iter: int = 200, seed: int = 0) -> Dictionary:
-    """Learn W on ``log(1 + |STFT|²)`` (the paper's offset of 1: non-negative, the NMF target) of waveforms."""
+    """Learn W on :func:`~proxyseg.features.nmf_spectrogram` (the NMF data and the proxy's target) of waveforms."""
     spectrogram = nmf_spectrogram()
     with torch.inference_mode():
         spectrograms = [spectrogram(torch.from_numpy(np.ascontiguousarray(s))[None])[0].numpy() for s in segments]
