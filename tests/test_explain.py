@@ -1,0 +1,90 @@
+import numpy as np
+import pytest
+
+from proxyseg.explain.listening import component_mask, separate, stft
+from proxyseg.explain.relevance import (BIN_FREQUENCIES, band, global_relevance, local_relevance, prototypes,
+                                        relevant_components)
+from proxyseg.features import num_feature_frames
+
+
+def _snr_db(reference: np.ndarray, estimate: np.ndarray) -> float:
+    return 10 * np.log10(np.sum(reference**2) / max(np.sum((reference - estimate) ** 2), 1e-30))
+
+
+def test_global_relevance_matches_hand_computed_values():
+    activations = np.array([[1.0, 3.0], [4.0, 0.0], [0.0, 0.0]])  # means 2, 2, 0
+    weights = np.array([[1.0, 0.5, 9.0], [-1.0, -2.0, 0.0]])  # class 0, class 1 (never pushed up)
+    relevance = global_relevance(activations, weights)
+    np.testing.assert_allclose(relevance[:, 0], [1.0, 0.5, 0.0])
+    np.testing.assert_allclose(relevance[:, 1], [0.0, 0.0, 0.0])
+    # over frame 1 only, component 1 is silent
+    np.testing.assert_allclose(global_relevance(activations, weights, np.array([False, True]))[:, 0], [1.0, 0.0, 0.0])
+    # per-class frames: class 0 over frame 0 only
+    frames = np.array([[True, True], [False, True]])
+    np.testing.assert_allclose(global_relevance(activations, weights, frames)[:, 0], [0.5, 1.0, 0.0])  # z = 1, 4, 0
+
+
+def test_local_relevance_is_activation_times_weight():
+    activations = np.array([[1.0, 2.0], [0.5, 0.0]])
+    weights = np.array([[2.0, -4.0]])
+    local = local_relevance(activations, weights)
+    assert local.shape == (2, 1, 2)
+    np.testing.assert_allclose(local[:, 0, :], [[2.0, 4.0], [-2.0, 0.0]])
+    np.testing.assert_allclose(local.sum(axis=0)[0], [0.0, 4.0])  # the logit minus the bias
+
+
+def test_relevant_components_are_sorted_and_thresholded():
+    relevance = np.array([[0.6, 0.1], [1.0, 0.9], [0.2, 1.0]])
+    chosen = relevant_components(relevance, threshold=0.5)
+    assert chosen[0].tolist() == [1, 0] and chosen[1].tolist() == [2, 1]
+
+
+def test_prototypes_weigh_atoms_by_positive_relevance_and_bands_cover_their_mass():
+    dictionary = np.zeros((257, 2))
+    dictionary[4:33, 0] = 1.0  # 125 Hz – 1 kHz
+    dictionary[64:129, 1] = 1.0  # 2 – 4 kHz
+    relevance = np.array([[1.0, -0.5], [0.25, 1.0]])
+    prototype = prototypes(relevance, dictionary)
+    np.testing.assert_allclose(prototype[10], [1.0, 0.0])
+    np.testing.assert_allclose(prototype[100], [0.25, 1.0])
+    assert band(prototype[:, 1], coverage=1.0) == (2000.0, 4000.0)
+    low, high = band(prototype[:, 0], coverage=0.8)
+    assert 125 < low < 1000 and high > 2000  # the second atom's mass pulls the band up
+    assert band(np.zeros(257)) == (0.0, 0.0)
+    with pytest.raises(ValueError):
+        band(prototype[:, 0], coverage=0.0)
+    assert BIN_FREQUENCIES[-1] == 8000.0
+
+
+def test_a_mask_and_its_complement_add_back_to_the_input():
+    rng = np.random.default_rng(0)
+    waveform = (0.1 * rng.standard_normal(16000 * 3)).astype(np.float32)
+    frames = num_feature_frames(waveform.shape[0])
+    activations = rng.random((6, frames))
+    dictionary = rng.random((257, 6))
+    mask = component_mask(activations, dictionary, np.array([0, 3]))
+    assert mask.shape == (257, frames) and np.all((mask >= 0) & (mask <= 1))
+    np.testing.assert_allclose(mask + component_mask(activations, dictionary, np.array([1, 2, 4, 5])), 1.0)
+    kept, rest = separate(waveform, mask)
+    assert kept.shape == rest.shape == waveform.shape
+    assert _snr_db(waveform, kept + rest) >= 30
+    everything, nothing = separate(waveform, np.ones_like(mask))
+    assert _snr_db(waveform, everything) >= 30 and np.max(np.abs(nothing)) < 1e-4
+
+
+def test_the_components_of_a_band_give_back_that_band():
+    t = np.arange(16000 * 2) / 16000
+    low, high = np.sin(2 * np.pi * 300 * t), np.sin(2 * np.pi * 4000 * t)
+    waveform = (0.3 * (low + high)).astype(np.float32)
+    dictionary = np.zeros((257, 2))
+    dictionary[:64, 0] = 1.0  # below 2 kHz
+    dictionary[64:, 1] = 1.0  # above
+    activations = np.ones((2, num_feature_frames(waveform.shape[0])))
+    kept, rest = separate(waveform, component_mask(activations, dictionary, np.array([0])))
+    middle = slice(1600, -1600)  # away from the edges
+    assert np.corrcoef(kept[middle], low[middle])[0, 1] > 0.99
+    assert np.corrcoef(rest[middle], high[middle])[0, 1] > 0.99
+
+
+def test_the_synthesis_stft_frames_every_8_ms():
+    assert stft(np.zeros(16000, dtype=np.float32)).shape == (257, 16000 // 128 + 1)
