@@ -64,7 +64,8 @@ def test_a_mask_and_its_complement_add_back_to_the_input():
     dictionary = rng.random((257, 6))
     mask = component_mask(activations, dictionary, np.array([0, 3]))
     assert mask.shape == (257, frames) and np.all((mask >= 0) & (mask <= 1))
-    np.testing.assert_allclose(mask + component_mask(activations, dictionary, np.array([1, 2, 4, 5])), 1.0)
+    np.testing.assert_allclose(component_mask(activations, dictionary, np.arange(6)), 1.0)
+    np.testing.assert_allclose(component_mask(activations, dictionary, np.array([], dtype=int)), 0.0)
     kept, rest = separate(waveform, mask)
     assert kept.shape == rest.shape == waveform.shape
     assert _snr_db(waveform, kept + rest) >= 30
@@ -88,3 +89,26 @@ def test_the_components_of_a_band_give_back_that_band():
 
 def test_the_synthesis_stft_frames_every_8_ms():
     assert stft(np.zeros(16000, dtype=np.float32)).shape == (257, 16000 // 128 + 1)
+
+
+def test_the_shipped_proxy_explains_a_file_faithfully_to_its_teacher(tiny_corpus):
+    from proxyseg.audio import load
+    from proxyseg.explain.explanation import SCHEMA, Explainer
+
+    uri = tiny_corpus.uris("test")[0]
+    waveform = load(tiny_corpus.audio_path(uri))
+    explanation = Explainer.from_pretrained(random_draws=2)(waveform, uri)
+    document = explanation.to_json()
+    assert document["schema"] == SCHEMA and document["input"]["uri"] == uri
+    assert set(document["classes"]) == {"speech", "music", "noise", "overlap"}
+    for name, item in explanation.classes.items():
+        described = document["classes"][name]
+        assert np.all(item.relevance > 0.5) and np.all(np.diff(item.relevance) <= 0)
+        assert 0 <= described["band_hz"][0] <= described["band_hz"][1] <= 8000
+        if item.detected and len(item.components):
+            assert item.audio.shape == waveform.shape
+            assert all(isinstance(value, float) for value in described["faithfulness"].values())
+        else:
+            assert item.audio is None and set(described["faithfulness"].values()) == {None}
+    assert any(item.detected for item in explanation.classes.values())
+    assert explanation.activations.shape == (128, explanation.proxy_probabilities.shape[0])

@@ -1,10 +1,14 @@
 """Listenable explanations: the part of the input that a set of NMF components accounts for.
 
-The proxy reconstructs the spectrogram as ``Σ_k W[:, k] H[k, t]``. The soft mask of a set ``S``
-of components is the share of the reconstruction that ``S`` accounts for in each
-time-frequency cell, ``M_S = Σ_{k∈S} W[:, k] H[k] / Σ_k W[:, k] H[k]``; the mask of the other
-components is ``1 − M_S``. Applied to the complex STFT of the input (the mixture's phase) and
-inverted, the two parts add back to the input, because the STFT below inverts exactly.
+The proxy reconstructs the log-power spectrogram ``X = log(1 + P)`` (P the power on the
+16-bit scale) as ``X̂ = Σ_k W[:, k] H[k, t]``. Components add in the log domain, so they
+*multiply* power: without a set ``S`` the reconstruction is ``X̂ − X̂_S`` and its power
+``expm1(X̂ − X̂_S)``. The soft mask of the other components is that power's share of the
+reconstructed power, ``M_rest = expm1(X̂ − X̂_S) / expm1(X̂)``, and the mask of ``S`` is
+``M_S = 1 − M_rest``, in [0, 1]. (A ratio of log-domain contributions would hardly attenuate
+anything: removing components worth 5 nats of a 20-nat bin divides its power by e⁵, not by
+4/3.) Applied to the complex STFT of the input (the mixture's phase) and inverted, the two parts
+add back to the input, because the STFT below inverts exactly.
 
 The masks live on the proxy's feature grid (25 ms windows every 20 ms, which does not invert
 cleanly); they are interpolated in time onto a synthesis STFT of 32 ms Hann windows every 8 ms
@@ -24,7 +28,7 @@ _EPSILON = 1e-12
 
 
 def component_mask(activations: np.ndarray, dictionary: np.ndarray, components: np.ndarray) -> np.ndarray:
-    """``M_S``: share of the reconstruction due to ``components``, ``(freq, frame)`` in [0, 1].
+    """``M_S``: share of the reconstructed power due to ``components``, ``(freq, frame)`` in [0, 1].
 
     Parameters
     ----------
@@ -41,13 +45,14 @@ def component_mask(activations: np.ndarray, dictionary: np.ndarray, components: 
     --------
     >>> W = np.array([[1.0, 0.0], [1.0, 1.0]])
     >>> H = np.array([[1.0], [3.0]])
-    >>> component_mask(H, W, np.array([0]))  # bin 0: all of it; bin 1: 1 of 4
-    array([[1.  ],
-           [0.25]])
+    >>> np.round(component_mask(H, W, np.array([0])), 3)  # bin 0: all of it; bin 1: 1 - expm1(3) / expm1(4)
+    array([[1.   ],
+           [0.644]])
     """
     total = dictionary @ activations
-    selected = dictionary[:, components] @ activations[components]
-    return np.where(total > _EPSILON, selected / np.maximum(total, _EPSILON), 0.0)
+    rest = total - dictionary[:, components] @ activations[components]
+    kept_by_rest = np.expm1(np.maximum(rest, 0.0)) / np.maximum(np.expm1(total), _EPSILON)
+    return np.where(total > _EPSILON, 1.0 - np.clip(kept_by_rest, 0.0, 1.0), 0.0)
 
 
 def stft(waveform: np.ndarray) -> np.ndarray:
