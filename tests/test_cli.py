@@ -7,6 +7,7 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
+from proxyseg.audio import load
 from proxyseg.cli import cli
 
 
@@ -43,12 +44,27 @@ def test_help_lists_the_commands_of_the_contract():
         assert command in result.output
 
 
-@pytest.mark.parametrize("command", [["explain", "x.wav"]])
-def test_commands_not_built_yet_say_so_in_one_line(command):
-    result = CliRunner().invoke(cli, command)
-    assert result.exit_code != 0
-    assert result.output.strip().count("\n") == 0
-    assert "not available yet" in result.output
+def test_explain_writes_the_explanation_and_audio_that_adds_back_to_the_input(tiny_corpus, tmp_path):
+    audio = tiny_corpus.audio_path(tiny_corpus.uris("test")[0])
+    result = CliRunner().invoke(cli, ["explain", str(audio), "-o", str(tmp_path), "--random-draws", "1"])
+    assert result.exit_code == 0, result.output
+    document = json.loads((tmp_path / "explanation.json").read_text())
+    assert document["input"]["path"] == str(audio)
+    detected = [name for name, item in document["classes"].items() if item["detected"] and item["relevant_components"]]
+    assert detected
+    original = load(audio)
+    for name in detected:
+        kept, _ = sf.read(tmp_path / f"{name}.wav", dtype="float32")
+        rest, _ = sf.read(tmp_path / f"{name}.rest.wav", dtype="float32")
+        error = np.sum((kept + rest - original) ** 2)
+        assert 10 * np.log10(np.sum(original**2) / error) >= 30
+
+
+def test_explain_refuses_a_model_without_an_nmf_bottleneck_in_one_line(tiny_corpus, tmp_path):
+    audio = tiny_corpus.audio_path(tiny_corpus.uris("test")[0])
+    result = CliRunner().invoke(cli, ["explain", str(audio), "-o", str(tmp_path), "--model", "teacher"])
+    assert result.exit_code == 1
+    assert result.output.strip().count("\n") == 0 and "no NMF bottleneck" in result.output
 
 
 def test_each_bad_input_is_one_line_on_stderr_and_the_good_file_is_still_described(bad_inputs):

@@ -158,17 +158,6 @@ def _print_stats(stats: dict) -> None:
     _stdout.print(table)
 
 
-def _not_available(name: str, usage: str) -> click.Command:
-    """A command of the contract (DESIGN §4) that this version does not provide yet."""
-
-    @click.command(name, help=f"{usage}\n\nNot available yet in this version.",
-                   context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-    def command() -> None:
-        raise _Failure(f"'{name}' is not available yet in proxyseg {__version__}")
-
-    return command
-
-
 @cli.command()
 @click.argument("audio", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path),
@@ -207,7 +196,45 @@ def segment(audio: tuple[Path, ...], outdir: Path, output_format: str, model: st
         raise click.exceptions.Exit(1)
 
 
-cli.add_command(_not_available("explain", "Explain the segmentation of AUDIO in the frequency domain."))
+@cli.command()
+@click.argument("audio", type=click.Path(path_type=Path))
+@click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for explanation.json and the audio of each detected class.")
+@click.option("--model", default="proxy", show_default=True, help="A shipped proxy's name or a proxy model directory.")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="Relevance above which a component is relevant to a class.")
+@click.option("--random-draws", type=click.IntRange(min=0), default=5, show_default=True,
+              help="Random component sets removed for the faithfulness baseline.")
+@click.option("--seed", type=int, default=0, show_default=True)
+def explain(audio: Path, outdir: Path, model: str, threshold: float, random_draws: int, seed: int) -> None:
+    """Explain the segmentation of AUDIO in the frequency domain.
+
+    Writes OUTDIR/explanation.json (relevant components, relevance, prototype and band of each
+    class, and how much the teacher's probability drops when they are removed), and for each
+    class the teacher detects OUTDIR/<class>.wav (what the class's components account for) and
+    OUTDIR/<class>.rest.wav (everything else; the two add back to the input).
+    """
+    from proxyseg.atomic import write_json
+    from proxyseg.audio import load, save
+    from proxyseg.explain.explanation import Explainer
+
+    explainer = Explainer.from_pretrained(model, threshold=threshold, random_draws=random_draws, seed=seed)
+    explanation = explainer(load(audio), audio.stem, source=str(audio))
+    for name, item in explanation.classes.items():
+        if item.audio is not None:
+            save(outdir / f"{name}.wav", item.audio, subtype="FLOAT")
+            save(outdir / f"{name}.rest.wav", item.complement, subtype="FLOAT")
+    write_json(outdir / "explanation.json", explanation.to_json())
+    for name, item in explanation.classes.items():
+        if item.detected and item.audio is not None:
+            measures = item.faithfulness
+            _stdout.print(f"{name}: {item.detected_seconds:.1f} s, {len(item.components)} relevant components, "
+                          f"band {item.band_hz[0]:.0f}–{item.band_hz[1]:.0f} Hz; removing them lowers the teacher's "
+                          f"probability by {measures['removal_drop']:.2f} (random components: "
+                          f"{measures['random_removal_drop'] or 0:.2f})")
+        else:
+            _stdout.print(f"{name}: not detected")
+    _stdout.print(f"explanation written to {outdir / 'explanation.json'}")
 @cli.command()
 @click.option("--reference", required=True, type=click.Path(exists=True, path_type=Path),
               help="A folder of reference RTTM files, or a corpus root (rttm/ and uem/).")

@@ -24,6 +24,7 @@ from proxyseg import __version__
 from proxyseg.artefacts import LoadedModel, load_model
 from proxyseg.explain.listening import component_mask, separate
 from proxyseg.explain.relevance import BIN_FREQUENCIES, band, global_relevance, prototypes, relevant_components
+from proxyseg.errors import ModelError
 from proxyseg.features import SAMPLE_RATE
 from proxyseg.labels import CLASSES, FRAME_STEP, Hysteresis, binarize
 from proxyseg.teachers.base import Teacher
@@ -54,8 +55,9 @@ class ClassExplanation:
         ``(low, high)`` of the prototype (see :data:`BAND_RULE`).
     faithfulness
         ``removal_drop``, ``random_removal_drop``, ``keep_only`` (None when not detected).
-    audio
-        The explanation audio (the input through the class's mask), None when not detected.
+    audio, complement
+        The explanation audio (the input through the class's mask) and the rest of the input
+        (through the complementary mask; the two add back to the input). None when not detected.
     """
 
     detected_seconds: float
@@ -65,6 +67,7 @@ class ClassExplanation:
     band_hz: tuple[float, float]
     faithfulness: dict[str, float | None]
     audio: np.ndarray | None = None
+    complement: np.ndarray | None = None
 
     @property
     def detected(self) -> bool:
@@ -137,7 +140,7 @@ class Explainer:
     def __init__(self, proxy: LoadedModel, teacher: Teacher | None = None, threshold: float = 0.5,
                  coverage: float = 0.8, random_draws: int = 5, seed: int = 0):
         if proxy.type != "proxy_segmenter":
-            raise ValueError(f"only a proxy can be explained, not a {proxy.type}")
+            raise ModelError(f"{proxy.path}: a {proxy.type} has no NMF bottleneck to explain; give a proxy model")
         self.proxy, self.teacher = proxy, teacher or teacher_of(proxy)
         self.model = NeuralTeacher(proxy)
         self.threshold, self.coverage, self.random_draws, self.seed = threshold, coverage, random_draws, seed
@@ -173,7 +176,7 @@ class Explainer:
                                     relevance[components, column], shapes[:, column],
                                     band(shapes[:, column], self.coverage), dict.fromkeys(_MEASURES))
             if item.detected and len(components):
-                item.audio, item.faithfulness = self._faithfulness(
+                item.audio, item.complement, item.faithfulness = self._faithfulness(
                     waveform, activations, dictionary, components, column, detected[:, column],
                     teacher_probabilities, rng)
             classes[name] = item
@@ -191,7 +194,7 @@ class Explainer:
         )
 
     def _faithfulness(self, waveform, activations, dictionary, components, column, frames, reference, rng):
-        """The explanation audio of a class and its three faithfulness figures."""
+        """The explanation audio of a class, its complement, and the three faithfulness figures."""
         before = float(reference[frames, column].mean())
 
         def after(audio: np.ndarray) -> float:
@@ -203,6 +206,6 @@ class Explainer:
             drawn = rng.choice(activations.shape[0], size=len(components), replace=False)
             _, random_rest = separate(waveform, component_mask(activations, dictionary, drawn))
             random_drops.append(before - after(random_rest))
-        return kept, {"removal_drop": round(before - after(rest), 4),
+        return kept, rest, {"removal_drop": round(before - after(rest), 4),
                       "random_removal_drop": round(float(np.mean(random_drops)), 4) if random_drops else None,
                       "keep_only": round(before - after(kept), 4)}
