@@ -146,3 +146,22 @@ def test_segment_rttm_lines_follow_the_contract(tiny_corpus, tmp_path):
         assert float(fields[3]) >= 0 and float(fields[4]) > 0
         assert fields[5:7] == ["<NA>", "<NA>"] and fields[8:] == ["<NA>", "<NA>"]
         assert fields[7] in {"speech", "music", "noise", "overlap"}
+
+
+def test_explain_on_a_folder_explains_each_file_and_the_set(tiny_corpus, tmp_path):
+    import shutil
+
+    folder = tmp_path / "in"
+    (folder / "nested").mkdir(parents=True)
+    first, second = (tiny_corpus.audio_path(uri) for uri in tiny_corpus.uris("train")[:2])
+    shutil.copy(first, folder / first.name)
+    shutil.copy(second, folder / "nested" / second.name)
+    (folder / "broken.wav").write_text("not audio")
+    result = run("explain", str(folder), "-o", str(tmp_path / "out"), "--random-draws", "1")
+    assert result.returncode == 1  # one file failed, the others were explained
+    assert result.stderr.count("proxyseg: error:") == 1 and "broken.wav" in result.stderr
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert sorted(summary["files"]) == sorted([first.stem, f"nested/{second.stem}"])
+    assert (tmp_path / "out" / "nested" / second.stem / "explanation.json").exists()
+    speech = summary["classes"]["speech"]
+    assert len(speech["prototype"]) == 257 and speech["band_hz"][0] <= speech["band_hz"][1]

@@ -207,25 +207,57 @@ def segment(audio: tuple[Path, ...], outdir: Path, output_format: str, model: st
               help="Random component sets removed for the faithfulness baseline.")
 @click.option("--seed", type=int, default=0, show_default=True)
 def explain(audio: Path, outdir: Path, model: str, threshold: float, random_draws: int, seed: int) -> None:
-    """Explain the segmentation of AUDIO in the frequency domain.
+    """Explain the segmentation of AUDIO (a file, or a folder of files) in the frequency domain.
 
     Writes OUTDIR/explanation.json (relevant components, relevance, prototype and band of each
     class, and how much the teacher's probability drops when they are removed), and for each
     class the teacher detects OUTDIR/<class>.wav (what the class's components account for) and
-    OUTDIR/<class>.rest.wav (everything else; the two add back to the input).
+    OUTDIR/<class>.rest.wav (everything else; the two add back to the input). For a folder, each
+    file's explanation goes to OUTDIR/<path of the file>/ and OUTDIR/summary.json explains the
+    set; a file that cannot be read is reported and skipped.
     """
     from proxyseg.atomic import write_json
-    from proxyseg.audio import load, save
-    from proxyseg.explain.explanation import Explainer
+    from proxyseg.corpus.sources import AUDIO_SUFFIXES
+    from proxyseg.explain.explanation import Explainer, summarise
 
     explainer = Explainer.from_pretrained(model, threshold=threshold, random_draws=random_draws, seed=seed)
-    explanation = explainer(load(audio), audio.stem, source=str(audio))
+    if not audio.is_dir():
+        _explain_file(explainer, audio, outdir, audio.stem, verbose=True)
+        return
+    paths = sorted(p for p in audio.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+    documents, failures = [], 0
+    for path in paths:
+        uri = path.relative_to(audio).with_suffix("").as_posix()
+        try:
+            documents.append(_explain_file(explainer, path, outdir / uri, uri, verbose=False))
+        except ProxysegError as error:
+            click.echo(f"proxyseg: error: {error}", err=True)
+            failures += 1
+    if documents:
+        summary = summarise(documents, explainer.coverage)
+        write_json(outdir / "summary.json", summary)
+        for name, item in summary["classes"].items():
+            low, high = item["band_hz"]
+            _stdout.print(f"{name}: detected in {item['files_detected']} of {len(documents)} files, band "
+                          f"{low:.0f}–{high:.0f} Hz, mean removal drop {item['faithfulness']['removal_drop']}")
+        _stdout.print(f"{len(documents)} explanations and a summary written to {outdir}")
+    if failures or not documents:
+        raise click.exceptions.Exit(1)
+
+
+def _explain_file(explainer, path: Path, outdir: Path, uri: str, verbose: bool) -> dict:
+    """Explain one file into ``outdir``; the explanation.json content."""
+    from proxyseg.atomic import write_json
+    from proxyseg.audio import load, save
+
+    explanation = explainer(load(path), uri, source=str(path))
     for name, item in explanation.classes.items():
         if item.audio is not None:
             save(outdir / f"{name}.wav", item.audio, subtype="FLOAT")
             save(outdir / f"{name}.rest.wav", item.complement, subtype="FLOAT")
-    write_json(outdir / "explanation.json", explanation.to_json())
-    for name, item in explanation.classes.items():
+    document = explanation.to_json()
+    write_json(outdir / "explanation.json", document)
+    for name, item in explanation.classes.items() if verbose else ():
         if item.detected and item.audio is not None:
             measures = item.faithfulness
             _stdout.print(f"{name}: {item.detected_seconds:.1f} s, {len(item.components)} relevant components, "
@@ -234,7 +266,11 @@ def explain(audio: Path, outdir: Path, model: str, threshold: float, random_draw
                           f"{measures['random_removal_drop'] or 0:.2f})")
         else:
             _stdout.print(f"{name}: not detected")
-    _stdout.print(f"explanation written to {outdir / 'explanation.json'}")
+    if verbose:
+        _stdout.print(f"explanation written to {outdir / 'explanation.json'}")
+    return document
+
+
 @cli.command()
 @click.option("--reference", required=True, type=click.Path(exists=True, path_type=Path),
               help="A folder of reference RTTM files, or a corpus root (rttm/ and uem/).")

@@ -209,3 +209,33 @@ class Explainer:
         return kept, rest, {"removal_drop": round(before - after(rest), 4),
                       "random_removal_drop": round(float(np.mean(random_drops)), 4) if random_drops else None,
                       "keep_only": round(before - after(kept), 4)}
+
+
+def summarise(documents: list[dict], coverage: float = 0.8) -> dict:
+    """The explanation of a set of files, from their ``explanation.json`` contents.
+
+    Per class: in how many files and for how long the teacher detects it, its prototype over the
+    set (the files' prototypes weighted by detected seconds), the band of that prototype, and the
+    faithfulness figures averaged over the files where they were measured.
+    """
+    classes = {}
+    names = dict.fromkeys(name for document in documents for name in document["classes"])
+    for name in names:
+        items = [document["classes"][name] for document in documents if name in document["classes"]]
+        seconds = np.array([item["detected_seconds"] for item in items])
+        shapes = np.array([item["prototype"] for item in items])
+        weights = seconds if seconds.sum() > 0 else np.ones(len(items))
+        prototype = weights @ shapes / weights.sum()
+        measured = [item["faithfulness"] for item in items if item["faithfulness"]["removal_drop"] is not None]
+        classes[name] = {
+            "files_detected": int(sum(item["detected"] for item in items)),
+            "detected_seconds": round(float(seconds.sum()), 2),
+            "band_hz": list(band(prototype, coverage)),
+            "prototype": [round(float(value), 5) for value in prototype],
+            "faithfulness": {measure: (round(float(np.mean([m[measure] for m in measured if m[measure] is not None])), 4)
+                                       if any(m[measure] is not None for m in measured) else None)
+                             for measure in _MEASURES},
+        }
+    return {"schema": SCHEMA.replace("explanation/", "explanation-set/"), "proxyseg_version": __version__,
+            "files": [document["input"]["uri"] for document in documents],
+            "frequencies_hz": BIN_FREQUENCIES.tolist(), "classes": classes}

@@ -9,7 +9,9 @@ component)`` and ``W`` the dictionary ``(freq, component)``:
   ``H[k]`` over the frames considered: 1 for the component that pushes the class most;
 - a class prototype ``Σ_k max(r[k, c], 0) · W[:, k]``: the spectral shape behind the class;
 - its band: the frequencies between the ``(1 - coverage) / 2`` and ``(1 + coverage) / 2``
-  quantiles of the prototype's mass (80 % of it by default).
+  quantiles of the prototype's mass (80 % of it by default);
+- a time-frequency map of the class ``Σ_{k∈S} W[:, k] · max(r[k, c, t], 0)`` over its relevant
+  components ``S``: where in time and frequency they push the class up.
 """
 
 from __future__ import annotations
@@ -102,3 +104,18 @@ def band(prototype: np.ndarray, coverage: float = 0.8) -> tuple[float, float]:
     low = int(np.searchsorted(cumulative, tail, side="right")) if tail > 0 else int(np.flatnonzero(mass)[0])
     high = int(np.searchsorted(cumulative, 1.0 - tail - 1e-12))
     return float(BIN_FREQUENCIES[low]), float(BIN_FREQUENCIES[min(high, len(BIN_FREQUENCIES) - 1)])
+
+
+def time_frequency_map(activations: np.ndarray, weights: np.ndarray, dictionary: np.ndarray,
+                       components: np.ndarray, column: int) -> np.ndarray:
+    """Where in time and frequency ``components`` push class ``column`` up, ``(freq, frame)``.
+
+    Examples
+    --------
+    >>> W = np.array([[1.0, 0.0], [0.0, 1.0]])
+    >>> time_frequency_map(np.array([[1.0, 2.0], [3.0, 3.0]]), np.array([[2.0, -1.0]]), W, np.array([0, 1]), 0)
+    array([[2., 4.],
+           [0., 0.]])
+    """
+    contributions = np.maximum(activations[components] * weights[column, components][:, None], 0.0)
+    return dictionary[:, components] @ contributions
