@@ -52,6 +52,11 @@ def test_explain_writes_the_explanation_and_audio_that_adds_back_to_the_input(ti
     assert document["input"]["path"] == str(audio)
     detected = [name for name, item in document["classes"].items() if item["detected"] and item["relevant_components"]]
     assert detected
+    page = (tmp_path / "report.html").read_text()
+    assert page.count("<img") == 4 and page.count('class="faithfulness"') == 4
+    assert 'src="input.wav"' in page and (tmp_path / "input.wav").exists()
+    for name in detected:
+        assert f'src="{name}.wav"' in page
     original = load(audio)
     for name in detected:
         kept, _ = sf.read(tmp_path / f"{name}.wav", dtype="float32")

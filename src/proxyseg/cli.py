@@ -249,14 +249,18 @@ def _explain_file(explainer, path: Path, outdir: Path, uri: str, verbose: bool) 
     """Explain one file into ``outdir``; the explanation.json content."""
     from proxyseg.atomic import write_json
     from proxyseg.audio import load, save
+    from proxyseg.explain.report import write_report
 
-    explanation = explainer(load(path), uri, source=str(path))
+    waveform = load(path)
+    explanation = explainer(waveform, uri, source=str(path))
+    save(outdir / "input.wav", waveform)
     for name, item in explanation.classes.items():
         if item.audio is not None:
             save(outdir / f"{name}.wav", item.audio, subtype="FLOAT")
             save(outdir / f"{name}.rest.wav", item.complement, subtype="FLOAT")
     document = explanation.to_json()
     write_json(outdir / "explanation.json", document)
+    report = write_report(explanation, waveform, outdir)
     for name, item in explanation.classes.items() if verbose else ():
         if item.detected and item.audio is not None:
             measures = item.faithfulness
@@ -267,7 +271,7 @@ def _explain_file(explainer, path: Path, outdir: Path, uri: str, verbose: bool) 
         else:
             _stdout.print(f"{name}: not detected")
     if verbose:
-        _stdout.print(f"explanation written to {outdir / 'explanation.json'}")
+        _stdout.print(f"explanation written to {outdir / 'explanation.json'}, report: {report}")
     return document
 
 

@@ -10,7 +10,8 @@ probability of the class on the frames where it is detected:
 - ``random_removal_drop``: the same after removing as many components drawn at random, averaged
   over draws (the baseline that ``removal_drop`` should clearly exceed);
 - ``keep_only``: ``p`` minus the same mean on the class's explanation audio alone (small when
-  the relevant components carry the evidence by themselves).
+  the relevant components carry the evidence by themselves);
+- ``teacher_probability``: ``p`` itself.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from proxyseg.teachers.registry import teacher_of
 
 #: Version of the ``explanation.json`` layout.
 SCHEMA = "proxyseg.explanation/1"
-_MEASURES = ("removal_drop", "random_removal_drop", "keep_only")
+_MEASURES = ("teacher_probability", "removal_drop", "random_removal_drop", "keep_only")
 BAND_RULE = ("the frequencies between the {low:g} and {high:g} quantiles of the class prototype's mass "
              "(the central {coverage:g} % of it); the prototype is the sum of the dictionary atoms weighted by "
              "their positive relevance to the class")
@@ -78,8 +79,10 @@ class ClassExplanation:
 class Explanation:
     """The explanation of one file; :meth:`to_json` is ``explanation.json``.
 
-    ``proxy_probabilities`` and ``teacher_probabilities`` are ``(frame, class)``, ``activations``
-    is ``H`` ``(component, frame)``, ``relevance`` is ``(component, class)``.
+    ``proxy_probabilities`` and ``teacher_probabilities`` are ``(frame, class)``, ``segments``
+    the proxy's final decisions ``(frame, class)`` (bool), ``activations`` is ``H`` ``(component,
+    frame)``, ``relevance`` ``(component, class)``, ``dictionary`` ``W`` ``(freq, component)``
+    and ``weights`` Θ ``(class, component)``.
     """
 
     uri: str
@@ -91,6 +94,9 @@ class Explanation:
     teacher_probabilities: np.ndarray
     activations: np.ndarray
     relevance: np.ndarray
+    segments: np.ndarray
+    dictionary: np.ndarray
+    weights: np.ndarray
     source: str | None = None
 
     def to_json(self) -> dict:
@@ -190,7 +196,9 @@ class Explainer:
                       "random_draws": self.random_draws, "seed": self.seed,
                       "detection": "the teacher's probabilities binarised with its tuned thresholds"},
             classes=classes, proxy_probabilities=output.probabilities, teacher_probabilities=teacher_probabilities,
-            activations=activations, relevance=relevance, source=source,
+            activations=activations, relevance=relevance,
+            segments=binarize(output.probabilities, thresholds) & class_mask, dictionary=dictionary, weights=weights,
+            source=source,
         )
 
     def _faithfulness(self, waveform, activations, dictionary, components, column, frames, reference, rng):
@@ -206,9 +214,10 @@ class Explainer:
             drawn = rng.choice(activations.shape[0], size=len(components), replace=False)
             _, random_rest = separate(waveform, component_mask(activations, dictionary, drawn))
             random_drops.append(before - after(random_rest))
-        return kept, rest, {"removal_drop": round(before - after(rest), 4),
-                      "random_removal_drop": round(float(np.mean(random_drops)), 4) if random_drops else None,
-                      "keep_only": round(before - after(kept), 4)}
+        return kept, rest, {
+            "teacher_probability": round(before, 4), "removal_drop": round(before - after(rest), 4),
+            "random_removal_drop": round(float(np.mean(random_drops)), 4) if random_drops else None,
+            "keep_only": round(before - after(kept), 4)}
 
 
 def summarise(documents: list[dict], coverage: float = 0.8) -> dict:

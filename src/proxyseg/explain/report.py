@@ -1,0 +1,175 @@
+"""``report.html``: an explanation a person can look at and listen to, readable offline.
+
+The page holds its figures (PNG, inline) and plays the audio files written beside it
+(``input.wav`` and ``<class>.wav``): the spectrogram with the four class tracks (teacher and proxy
+probabilities, the proxy's segments) on one time axis, the relevance of the components of each
+class, each class prototype with its band, the time-frequency map of each class, and the
+faithfulness figures in words.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the non-interactive backend)
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from proxyseg.atomic import write_text  # noqa: E402
+from proxyseg.explain.explanation import Explanation  # noqa: E402
+from proxyseg.explain.relevance import BIN_FREQUENCIES, time_frequency_map  # noqa: E402
+from proxyseg.features import nmf_spectrogram  # noqa: E402
+from proxyseg.labels import CLASSES, FRAME_STEP  # noqa: E402
+
+COLOURS = {"speech": "#1f77b4", "music": "#d62728", "noise": "#7f7f7f", "overlap": "#9467bd"}
+
+
+def write_report(explanation: Explanation, waveform: np.ndarray, outdir: str | Path) -> Path:
+    """Write ``outdir/report.html`` for ``explanation`` of ``waveform`` (16 kHz); its path.
+
+    The audio players expect ``input.wav`` and ``<class>.wav`` in ``outdir`` (``proxyseg
+    explain`` writes them).
+    """
+    outdir = Path(outdir)
+    with torch.inference_mode():
+        spectrogram = nmf_spectrogram()(torch.from_numpy(np.ascontiguousarray(waveform))[None])[0].numpy()
+    figures = {
+        "tracks": _figure(_tracks, explanation, spectrogram),
+        "relevance": _figure(_relevance, explanation),
+        "prototypes": _figure(_prototypes, explanation),
+        "maps": _figure(_maps, explanation),
+    }
+    page = _page(explanation, figures)
+    write_text(outdir / "report.html", page)
+    return outdir / "report.html"
+
+
+def _figure(draw, *arguments) -> str:
+    """A figure drawn by ``draw(figure, *arguments)``, as an inline PNG data URI."""
+    figure = plt.figure(figsize=(11, 6.5), layout="constrained")
+    try:
+        draw(figure, *arguments)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=90)
+    finally:
+        plt.close(figure)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _present(explanation: Explanation) -> list[str]:
+    return [name for name in CLASSES if name in explanation.classes]
+
+
+def _tracks(figure, explanation: Explanation, spectrogram: np.ndarray) -> None:
+    names = _present(explanation)
+    axes = figure.subplots(1 + len(names), 1, sharex=True, height_ratios=[3] + [1] * len(names))
+    frames = spectrogram.shape[1]
+    end = frames * FRAME_STEP
+    axes[0].imshow(spectrogram, origin="lower", aspect="auto", cmap="magma", extent=(0, end, 0, BIN_FREQUENCIES[-1]))
+    axes[0].set_ylabel("frequency (Hz)")
+    axes[0].set_title("Input: log-power spectrogram, and what the teacher and the proxy decide")
+    times = np.arange(explanation.proxy_probabilities.shape[0]) * FRAME_STEP
+    for axis, name in zip(axes[1:], names):
+        column = CLASSES.index(name)
+        axis.fill_between(times, 0, explanation.segments[:, column], step="post", color=COLOURS[name], alpha=0.25,
+                          label="proxy segments")
+        axis.plot(times, explanation.teacher_probabilities[:, column], color="black", lw=1, label="teacher")
+        axis.plot(times, explanation.proxy_probabilities[:, column], color=COLOURS[name], lw=1, ls="--",
+                  label="proxy")
+        axis.set_ylim(0, 1.05)
+        axis.set_ylabel(name)
+    axes[1].legend(loc="upper right", ncols=3, fontsize="small")
+    axes[-1].set_xlabel("time (s)")
+    axes[-1].set_xlim(0, end)
+
+
+def _relevance(figure, explanation: Explanation) -> None:
+    names = _present(explanation)
+    axes = np.atleast_1d(figure.subplots(1, len(names), sharey=True))
+    for axis, name in zip(axes, names):
+        column = CLASSES.index(name)
+        values = explanation.relevance[:, column]
+        top = np.argsort(-values)[:12]
+        axis.barh(range(len(top)), values[top], color=COLOURS[name])
+        axis.set_yticks(range(len(top)), [f"#{k}" for k in top])
+        axis.invert_yaxis()
+        axis.axvline(explanation.settings["relevance_threshold"], color="black", ls=":", lw=1, label="threshold")
+        axis.set_xlim(min(0.0, float(values.min())), 1.05)
+        axis.set_title(name)
+        axis.set_xlabel("relevance")
+    axes[0].set_ylabel("component (most relevant first)")
+    axes[0].legend(loc="lower right", fontsize="small")
+
+
+def _prototypes(figure, explanation: Explanation) -> None:
+    names = _present(explanation)
+    axes = np.atleast_1d(figure.subplots(len(names), 1, sharex=True))
+    for axis, name in zip(axes, names):
+        item = explanation.classes[name]
+        axis.plot(BIN_FREQUENCIES, item.prototype, color=COLOURS[name], label=f"{name} prototype")
+        axis.axvspan(*item.band_hz, color=COLOURS[name], alpha=0.15,
+                     label=f"band {item.band_hz[0]:.0f}–{item.band_hz[1]:.0f} Hz")
+        axis.set_ylabel("weight")
+        axis.legend(loc="upper right", fontsize="small")
+    axes[-1].set_xlabel("frequency (Hz)")
+    axes[-1].set_xscale("symlog", linthresh=100)
+    axes[-1].set_xlim(0, BIN_FREQUENCIES[-1])
+
+
+def _maps(figure, explanation: Explanation) -> None:
+    names = _present(explanation)
+    axes = np.atleast_1d(figure.subplots(len(names), 1, sharex=True))
+    end = explanation.activations.shape[1] * FRAME_STEP
+    for axis, name in zip(axes, names):
+        column = CLASSES.index(name)
+        item = explanation.classes[name]
+        tf_map = time_frequency_map(explanation.activations, explanation.weights, explanation.dictionary,
+                                    item.components, column)
+        image = axis.imshow(tf_map, origin="lower", aspect="auto", cmap="viridis",
+                            extent=(0, end, 0, BIN_FREQUENCIES[-1]))
+        axis.set_ylabel(f"{name}\nfrequency (Hz)")
+        figure.colorbar(image, ax=axis, label="push to the class")
+    axes[0].set_title("Where in time and frequency each class's relevant components push it up")
+    axes[-1].set_xlabel("time (s)")
+
+
+def _sentence(name: str, item) -> str:
+    if not item.detected:
+        return f"The teacher does not detect {name} in this file."
+    measures = item.faithfulness
+    if measures["removal_drop"] is None:
+        return f"The teacher detects {name} for {item.detected_seconds:.1f} s, but no component is relevant enough."
+    return (f"The teacher detects {name} for {item.detected_seconds:.1f} s, with a mean confidence of "
+            f"{measures['teacher_probability']:.2f}. Removing the {len(item.components)} components the proxy relies "
+            f"on for {name} lowers that confidence by {measures['removal_drop']:.2f}; removing as many components "
+            f"chosen at random lowers it by {measures['random_removal_drop'] or 0:.2f}. Keeping only those components "
+            f"changes it by {-measures['keep_only']:+.2f}.")
+
+
+def _page(explanation: Explanation, figures: dict[str, str]) -> str:
+    escape = html.escape
+    players = ['<figure><figcaption>input</figcaption><audio controls src="input.wav"></audio></figure>']
+    players += [f'<figure><figcaption>{name}: what its components account for</figcaption>'
+                f'<audio controls src="{name}.wav"></audio></figure>'
+                for name, item in explanation.classes.items() if item.audio is not None]
+    sentences = "".join(f'<li class="faithfulness" data-class="{name}">{escape(_sentence(name, item))}</li>'
+                        for name, item in explanation.classes.items())
+    images = "".join(f'<section id="{key}"><img alt="{key}" src="{uri}"></section>' for key, uri in figures.items())
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>proxyseg explanation of {escape(explanation.uri)}</title>
+<style>body{{font-family:sans-serif;max-width:1040px;margin:auto;padding:1em}}img{{max-width:100%}}
+figure{{display:inline-block;margin:0 1em 1em 0}}</style></head><body>
+<h1>Why proxyseg segmented {escape(explanation.uri)} as it did</h1>
+<p>{explanation.duration:.1f} s of audio; model {escape(str(explanation.model.get("path")))}, explaining its teacher
+{escape(str(explanation.model.get("teacher")))}. Band rule: {escape(explanation.settings["band_rule"])}.</p>
+<h2>Listen</h2><div id="players">{"".join(players)}</div>
+<h2>Does the explanation hold?</h2><ul id="faithfulness">{sentences}</ul>
+<h2>Figures</h2>{images}
+</body></html>
+"""
