@@ -129,20 +129,27 @@ def corpus_build(outdir: Path, hours: float, seed: int, sources: Path | None, gr
 @click.option("--model", default="proxy", show_default=True, help="A shipped model's name or a model directory.")
 def demo(output: Path, model: str) -> None:
     """Run the main job on built-in defaults: build a small corpus from real recordings, segment
-    its test files with the shipped model, and score the result against the exact labels."""
+    its test files with the shipped model, score the result against the exact labels, and
+    explain the first test file (with a proxy model)."""
+    from proxyseg.artefacts import load_model
     from proxyseg.corpus import build_corpus
     from proxyseg.evaluation import evaluate_directories
+    from proxyseg.explain.explanation import Explainer
     from proxyseg.formats import write_annotation
     from proxyseg.segmentation import Segmenter
 
     built = build_corpus(output / "corpus", hours=0.2, seed=2026, overwrite=True)
     _print_stats(built.stats())
-    segmenter = Segmenter.from_pretrained(model)
+    loaded = load_model(model)
+    segmenter = Segmenter.from_pretrained(loaded.path)
     for uri in built.uris("test"):
         result = segmenter(built.audio_path(uri), uri=uri)
         write_annotation(output / "segments" / f"{uri}.rttm", result.annotation, "rttm", duration=result.duration)
     _stdout.print(evaluate_directories(built.root, output / "segments", split="test").table())
     _stdout.print(f"corpus in {output / 'corpus'}, segments in {output / 'segments'}")
+    if loaded.type == "proxy_segmenter":
+        example = built.uris("test")[0]
+        _explain_file(Explainer(loaded), built.audio_path(example), output / "explanation", example, verbose=True)
 
 
 def _print_stats(stats: dict) -> None:
