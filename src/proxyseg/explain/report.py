@@ -14,18 +14,15 @@ import html
 import io
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import torch
+from matplotlib.figure import Figure  # without pyplot: no GUI backend, no global state
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the non-interactive backend)
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from proxyseg.atomic import write_text  # noqa: E402
-from proxyseg.explain.explanation import Explanation  # noqa: E402
-from proxyseg.explain.relevance import BIN_FREQUENCIES, time_frequency_map  # noqa: E402
-from proxyseg.features import nmf_spectrogram  # noqa: E402
-from proxyseg.labels import CLASSES, FRAME_STEP  # noqa: E402
+from proxyseg.atomic import write_text
+from proxyseg.explain.explanation import Explanation
+from proxyseg.explain.relevance import BIN_FREQUENCIES, time_frequency_map
+from proxyseg.features import nmf_spectrogram
+from proxyseg.labels import CLASSES, FRAME_STEP
 
 COLOURS = {"speech": "#1f77b4", "music": "#d62728", "noise": "#7f7f7f", "overlap": "#9467bd"}
 
@@ -52,13 +49,10 @@ def write_report(explanation: Explanation, waveform: np.ndarray, outdir: str | P
 
 def _figure(draw, *arguments) -> str:
     """A figure drawn by ``draw(figure, *arguments)``, as an inline PNG data URI."""
-    figure = plt.figure(figsize=(11, 6.5), layout="constrained")
-    try:
-        draw(figure, *arguments)
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=90)
-    finally:
-        plt.close(figure)
+    figure = Figure(figsize=(11, 6.5), layout="constrained")
+    draw(figure, *arguments)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
