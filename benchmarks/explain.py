@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from reporting import publish  # benchmarks/reporting.py, beside this script
+
 from proxyseg.audio import load
 from proxyseg.corpus.manifest import Corpus
 from proxyseg.explain.explanation import Explainer
@@ -54,10 +56,7 @@ def main() -> None:
         lines.append(f"| {name} | {len(items)} | {mean['removal_drop']:.3f} | {mean['random_removal_drop']:.3f} | "
                      f"{ratio:.1f} | {mean['keep_only']:.3f} | {mean['components']:.1f} | {low:.0f}–{high:.0f} |")
     report = "\n".join(lines)
-    print(report)
-    if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(report + "\n")
+    publish(report, args.output)
 
 
 if __name__ == "__main__":

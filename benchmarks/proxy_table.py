@@ -34,8 +34,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from reporting import publish  # benchmarks/reporting.py, beside this script
+
 from proxyseg.artefacts import load_model
-from proxyseg.audio import SAMPLE_RATE, load
+from proxyseg.audio import SAMPLE_RATE, info, load
 from proxyseg.corpus.manifest import Corpus
 from proxyseg.features import N_FFT, nmf_spectrogram
 from proxyseg.labels import CLASSES
@@ -183,17 +185,14 @@ def main() -> None:
     def rows(table: dict) -> dict:
         return {name: scores[(tuple(options), rank)] for name, (options, rank) in table.items()}
 
-    minutes = sum(load(corpus.audio_path(uri)).shape[0] for uri in uris) / SAMPLE_RATE / 60
+    minutes = sum(info(corpus.audio_path(uri)).duration for uri in uris) / 60
     report = "\n\n".join([
         render(f"{args.corpus.name}, {args.split} split ({len(uris)} files, {minutes:.0f} min); "
                f"every proxy trained {args.epochs} epochs", {"teacher": teacher_scores, **rows(TABLE), **extra}),
         render("Sweep of the default proxy (teacher features, pre-learned W): rank K and sparsity weight λ_sp",
                rows(SWEEP)),
     ])
-    print(report)
-    if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(report + "\n")
+    publish(report, args.output)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ import argparse
 import time
 from pathlib import Path
 
+from reporting import publish  # benchmarks/reporting.py, beside this script
+
 from proxyseg.audio import info, load
 from proxyseg.corpus.manifest import Corpus
 from proxyseg.formats import read_rttm
@@ -88,10 +90,7 @@ def main() -> None:
         table("pyannote sample.wav (30 s phone call, reference speaker turns)", sample_rows),
         "CPU seconds on the split: " + ", ".join(f"{name} {seconds:.1f}" for name, seconds in timing.items()),
     ])
-    print(report)
-    if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(report + "\n")
+    publish(report, args.output)
 
 
 if __name__ == "__main__":

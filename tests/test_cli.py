@@ -170,3 +170,18 @@ def test_explain_on_a_folder_explains_each_file_and_the_set(tiny_corpus, tmp_pat
     assert (tmp_path / "out" / "nested" / second.stem / "explanation.json").exists()
     speech = summary["classes"]["speech"]
     assert len(speech["prototype"]) == 257 and speech["band_hz"][0] <= speech["band_hz"][1]
+
+
+def test_training_and_explaining_errors_are_one_line(tmp_path):
+    short = tmp_path / "short"
+    short.mkdir()
+    sf.write(short / "a.wav", np.zeros(16000), 16000)  # shorter than a 4 s training chunk
+    for arguments, expected in [
+        (["train", "proxy", str(short), "-o", str(tmp_path / "p"), "-q"], "no file is at least 4.0 s"),
+        (["train", "proxy", str(short), "-o", str(tmp_path / "q"), "--features", "wavlm"], "needs ssl_model"),
+        (["explain", str(tmp_path / "p"), "-o", str(tmp_path / "e")], "no audio file"),
+    ]:
+        (tmp_path / "p").mkdir(exist_ok=True)
+        result = CliRunner().invoke(cli, arguments)
+        assert result.exit_code == 1 and isinstance(result.exception, SystemExit), arguments
+        assert result.output.strip().splitlines()[-1].startswith("proxyseg: error:") and expected in result.output

@@ -226,20 +226,26 @@ def explain(audio: Path, outdir: Path, model: str, threshold: float, random_draw
     from proxyseg.atomic import write_json
     from proxyseg.corpus.sources import AUDIO_SUFFIXES
     from proxyseg.explain.explanation import Explainer, summarise
+    from proxyseg.progress import progress_bar
 
     explainer = Explainer.from_pretrained(model, threshold=threshold, random_draws=random_draws, seed=seed)
     if not audio.is_dir():
         _explain_file(explainer, audio, outdir, audio.stem, verbose=True)
         return
     paths = sorted(p for p in audio.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+    if not paths:
+        raise _Failure(f"{audio}: no audio file in this folder")
     documents, failures = [], 0
-    for path in paths:
-        uri = path.relative_to(audio).with_suffix("").as_posix()
-        try:
-            documents.append(_explain_file(explainer, path, outdir / uri, uri, verbose=False))
-        except ProxysegError as error:
-            click.echo(f"proxyseg: error: {error}", err=True)
-            failures += 1
+    with progress_bar() as bar:
+        task = bar.add_task("explaining", total=len(paths))
+        for path in paths:
+            uri = path.relative_to(audio).with_suffix("").as_posix()
+            try:
+                documents.append(_explain_file(explainer, path, outdir / uri, uri, verbose=False))
+            except ProxysegError as error:
+                click.echo(f"proxyseg: error: {error}", err=True)
+                failures += 1
+            bar.advance(task)
     if documents:
         summary = summarise(documents, explainer.coverage)
         write_json(outdir / "summary.json", summary)
@@ -248,7 +254,7 @@ def explain(audio: Path, outdir: Path, model: str, threshold: float, random_draw
             _stdout.print(f"{name}: detected in {item['files_detected']} of {len(documents)} files, band "
                           f"{low:.0f}–{high:.0f} Hz, mean removal drop {item['faithfulness']['removal_drop']}")
         _stdout.print(f"{len(documents)} explanations and a summary written to {outdir}")
-    if failures or not documents:
+    if failures:
         raise click.exceptions.Exit(1)
 
 

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 from pyannote.core import Segment, Timeline
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from proxyseg import __version__
 from proxyseg.atomic import write_json
@@ -33,6 +32,7 @@ from proxyseg.corpus.stats import corpus_stats, scene_stats
 from proxyseg.errors import CorpusError
 from proxyseg.formats import write_rttm, write_uem
 from proxyseg.labels import CLASSES, FRAME_STEP, frames_to_annotation
+from proxyseg.progress import progress_bar
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class CorpusBuilder:
             raise ValueError(f"hours must be positive, got {self.hours}")
         output = Path(self.output)
         self._claim(output)
-        with _progress(self.progress) as progress:
+        with progress_bar(self.progress) as progress:
             sources = folder_sources(self.sources, self.group_depth) if self.sources else default_sources(self.cache_dir)
             task = progress.add_task("preparing sources", total=len(sources))
             prepared = prepare_sources(sources, self.cache_dir, jobs=self.jobs,
@@ -183,11 +183,6 @@ def _pools(prepared: list[PreparedSource], assignment: dict[str, str]) -> dict[s
         else:
             getattr(pool, item.source.kind).append(item)
     return pools
-
-
-def _progress(enabled: bool) -> Progress:
-    return Progress(TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(),
-                    TimeRemainingColumn(), disable=not enabled, transient=False)
 
 
 def build_corpus(output: str | Path, **options) -> Corpus:

@@ -34,6 +34,8 @@ from proxyseg.teachers.registry import teacher_of
 
 #: Version of the ``explanation.json`` layout.
 SCHEMA = "proxyseg.explanation/1"
+#: Version of the ``summary.json`` layout (explanations of a set of files).
+SET_SCHEMA = "proxyseg.explanation-set/1"
 _MEASURES = ("teacher_probability", "removal_drop", "random_removal_drop", "keep_only")
 BAND_RULE = ("the frequencies between the {low:g} and {high:g} quantiles of the class prototype's mass "
              "(the central {coverage:g} % of it); the prototype is the sum of the dictionary atoms weighted by "
@@ -245,6 +247,6 @@ def summarise(documents: list[dict], coverage: float = 0.8) -> dict:
                                        if any(m[measure] is not None for m in measured) else None)
                              for measure in _MEASURES},
         }
-    return {"schema": SCHEMA.replace("explanation/", "explanation-set/"), "proxyseg_version": __version__,
+    return {"schema": SET_SCHEMA, "proxyseg_version": __version__,
             "files": [document["input"]["uri"] for document in documents],
             "frequencies_hz": BIN_FREQUENCIES.tolist(), "classes": classes}

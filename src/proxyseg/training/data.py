@@ -15,6 +15,7 @@ from torch.utils.data import Dataset
 
 from proxyseg.audio import load
 from proxyseg.corpus.manifest import Corpus
+from proxyseg.errors import CorpusError
 from proxyseg.features import HOP_LENGTH, SAMPLE_RATE, num_feature_frames
 from proxyseg.labels import CLASSES, annotation_to_frames, num_frames, timeline_to_frames
 from proxyseg.training.augment import Augmentation
@@ -82,7 +83,7 @@ class ChunkDataset(Dataset):
                  augmentation: Augmentation | None = None):
         self.files = [file for file in files if file.waveform.shape[0] >= chunk_duration * SAMPLE_RATE]
         if not self.files:
-            raise ValueError(f"no file is at least {chunk_duration} s long")
+            raise CorpusError(f"no file is at least {chunk_duration} s long (the training chunk)")
         if augmentation is not None and any(file.features is not None for file in self.files):
             raise ValueError("augmentation would change the audio but not its precomputed features")
         self.chunk_samples = int(round(chunk_duration * SAMPLE_RATE / HOP_LENGTH)) * HOP_LENGTH

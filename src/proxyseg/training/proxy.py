@@ -11,8 +11,9 @@ from pathlib import Path
 import lightning as L
 import numpy as np
 import torch
+from rich.progress import Progress
 from safetensors import SafetensorError, safe_open
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import save_file
 from torch.utils.data import DataLoader
 
 from proxyseg.artefacts import CONFIG, WEIGHTS, LoadedModel, resolve, save_model, specification
@@ -26,6 +27,7 @@ from proxyseg.metrics import fidelity
 from proxyseg.models.proxy import ProxySegmenter
 from proxyseg.models.tcn import TCNSegmenter
 from proxyseg.nmf import Dictionary
+from proxyseg.progress import progress_bar
 from proxyseg.teachers.base import Teacher
 from proxyseg.teachers.neural import NeuralTeacher
 from proxyseg.teachers.registry import OFF_THE_SHELF, load_teacher
@@ -79,11 +81,13 @@ class TeacherOutputs:
         path = self.cache_dir / f"{uri}.safetensors" if self.cache_dir else None
         if path is not None and path.exists():
             try:
-                stored = load_file(str(path))
-                if _read_identity(path) == self.identity and (not self.hidden or "hidden" in stored):
-                    return stored["probabilities"], stored["hidden"] if self.hidden else None
-            except (OSError, SafetensorError, KeyError):
-                pass  # unreadable or from another teacher: computed again below
+                with safe_open(str(path), framework="numpy") as handle:
+                    if (handle.metadata() or {}).get("teacher") == self.identity and (
+                            not self.hidden or "hidden" in handle.keys()):
+                        return (handle.get_tensor("probabilities"),
+                                handle.get_tensor("hidden") if self.hidden else None)
+            except (OSError, SafetensorError):
+                pass  # unreadable: computed again below (as for another teacher's outputs)
         output = self.teacher.predict(waveform)
         if self.hidden and output.hidden is None:
             raise ModelError("this teacher exposes no hidden features; use --features spectrogram")
@@ -108,20 +112,20 @@ def _identity(reference: str | Path) -> str:
     return digest.hexdigest()
 
 
-def _read_identity(path: Path) -> str | None:
-    with safe_open(str(path), framework="numpy") as handle:
-        return (handle.metadata() or {}).get("teacher")
-
-
-def distillation_files(files: list[tuple[str, Path]], outputs: TeacherOutputs, classes: tuple[str, ...]) -> list[AnnotatedFile]:
-    """Decode ``files`` and pair each with its teacher's outputs as targets (masked to ``classes``)."""
+def distillation_files(files: list[tuple[str, Path]], outputs: TeacherOutputs, classes: tuple[str, ...],
+                       bar: Progress | None = None) -> list[AnnotatedFile]:
+    """Decode ``files`` and pair each with its teacher's outputs as targets (masked to ``classes``),
+    advancing a task of ``bar`` file by file."""
     class_mask = np.array([name in classes for name in CLASSES])
+    task = bar.add_task("teacher outputs", total=len(files)) if bar is not None else None
     result = []
     for uri, path in files:
         waveform = load(path)
         probabilities, hidden = outputs(uri, waveform)
         mask = np.tile(class_mask, (probabilities.shape[0], 1))
         result.append(AnnotatedFile(uri, waveform, probabilities.astype(np.float32), mask, hidden))
+        if task is not None:
+            bar.advance(task)
     return result
 
 
@@ -185,28 +189,30 @@ def train_proxy(corpus: str | Path, teacher: str | Path, output: str | Path, *, 
     teacher_model = black_box.loaded.model if isinstance(black_box, NeuralTeacher) else None
     if features == "teacher" and not isinstance(teacher_model, TCNSegmenter):
         raise ModelError("--features teacher needs a TCN teacher of ours (a model directory or 'teacher')")
-    outputs = TeacherOutputs(black_box, teacher, Path(teacher_cache) if teacher_cache else output / "teacher-outputs",
-                             hidden=features == "teacher")
-    logger.info("running the teacher over %d files", sum(len(files) for files in splits.values()))
-    train_files = distillation_files(splits["train"], outputs, black_box.classes)
-    dev_files = distillation_files(splits["dev"], outputs, black_box.classes)
-
-    L.seed_everything(seed, workers=True, verbose=False)
-    atoms = None
-    if dictionary is not None:
-        atoms = Dictionary.load(dictionary)
-        rank, sparsity = atoms.rank, atoms.sparsity
-    elif not joint:
-        atoms = _learn_dictionary(corpus, train_files, rank, sparsity, seed)
-    model = ProxySegmenter(features, rank, "joint" if joint else "fixed", repeats=repeats, ssl_model=ssl_model,
-                           teacher=teacher_model.get_config() if features == "teacher" else None)
+    atoms = Dictionary.load(dictionary) if dictionary is not None else None
     if atoms is not None:
-        model.set_dictionary(torch.from_numpy(atoms.atoms))
+        rank, sparsity = atoms.rank, atoms.sparsity
+    L.seed_everything(seed, workers=True, verbose=False)
+    try:  # before the teacher's pass: a bad option fails at once
+        model = ProxySegmenter(features, rank, "joint" if joint else "fixed", repeats=repeats, ssl_model=ssl_model,
+                               teacher=teacher_model.get_config() if features == "teacher" else None)
+    except ValueError as error:
+        raise ModelError(f"cannot build the proxy: {error}") from None
     if features == "teacher":
         model.features.teacher.load_state_dict(teacher_model.state_dict())
 
+    outputs = TeacherOutputs(black_box, teacher, Path(teacher_cache) if teacher_cache else output / "teacher-outputs",
+                             hidden=features == "teacher")
+    with progress_bar(progress) as bar:
+        train_files = distillation_files(splits["train"], outputs, black_box.classes, bar)
+        dev_files = distillation_files(splits["dev"], outputs, black_box.classes, bar)
     train_set = ChunkDataset(train_files, chunk_duration, random_offsets=True)
     dev_set = ChunkDataset(dev_files, chunk_duration)
+    if atoms is None and not joint:
+        atoms = _learn_dictionary(corpus, train_files, rank, sparsity, seed)
+    if atoms is not None:
+        model.set_dictionary(torch.from_numpy(atoms.atoms))
+
     training = Training(output, "val/kd", "min", max_epochs=max_epochs, max_minutes=max_minutes, patience=patience,
                         steps_per_epoch=len(train_set) // batch_size, progress=progress, accelerator=accelerator,
                         devices=devices, num_nodes=num_nodes, strategy=strategy)

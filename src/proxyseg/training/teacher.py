@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader
 from proxyseg.artefacts import LoadedModel, save_model, specification
 from proxyseg.atomic import write_json
 from proxyseg.corpus.manifest import Corpus
-from proxyseg.errors import CorpusError
+from proxyseg.errors import CorpusError, ModelError
 from proxyseg.labels import CLASSES
 from proxyseg.postprocessing import tune_binarization
 from proxyseg.teachers.neural import NeuralTeacher
@@ -70,13 +70,16 @@ def train_teacher(corpora: str | Path | Sequence[str | Path], output: str | Path
     """
     corpora = [Corpus(path) for path in ([corpora] if isinstance(corpora, (str, Path)) else corpora)]
     output = Path(output)
+    L.seed_everything(seed, workers=True, verbose=False)
+    try:  # before decoding the corpora: a bad option fails at once
+        model = TCNSegmenter(features=features, n_mels=n_mels, repeats=repeats, ssl_model=ssl_model)
+    except ValueError as error:
+        raise ModelError(f"cannot build the teacher: {error}") from None
     train_files = [file for corpus in corpora for file in load_split(corpus, "train")]
     dev_files = [file for corpus in corpora for file in load_split(corpus, "dev")]
     if not train_files or not dev_files:
         raise CorpusError("training needs train and dev splits with files")
     classes = tuple(name for name in CLASSES if any(name in corpus.classes for corpus in corpora))
-    L.seed_everything(seed, workers=True, verbose=False)
-    model = TCNSegmenter(features=features, n_mels=n_mels, repeats=repeats, ssl_model=ssl_model)
     train_set = ChunkDataset(train_files, chunk_duration, random_offsets=True, augmentation=Augmentation())
     dev_set = ChunkDataset(dev_files, chunk_duration)
     training = Training(output, "val/f1", "max", max_epochs=max_epochs, max_minutes=max_minutes, patience=patience,
