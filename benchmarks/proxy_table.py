@@ -29,6 +29,7 @@ import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +38,7 @@ import torch
 from reporting import publish  # benchmarks/reporting.py, beside this script
 
 from proxyseg.artefacts import load_model
-from proxyseg.audio import SAMPLE_RATE, info, load
+from proxyseg.audio import SAMPLE_RATE, load
 from proxyseg.corpus.manifest import Corpus
 from proxyseg.features import N_FFT, nmf_spectrogram
 from proxyseg.labels import CLASSES
@@ -101,37 +102,55 @@ def train_all(corpus: Path, teacher: str, work: Path, epochs: int, jobs: int) ->
     return {variant: work / directory_name(list(variant[0]), variant[1]) for variant in variants}
 
 
-def score_model(loaded, teacher: dict, corpus: Corpus, uris: list[str]) -> dict:
+@dataclass
+class TestSet:
+    """The decoded files of a split, their NMF spectrograms and references: read once for every model."""
+
+    waveforms: dict[str, np.ndarray]
+    spectrograms: dict[str, np.ndarray]  # uri → (freq, frame)
+    references: dict
+    uems: dict
+
+    @classmethod
+    def read(cls, corpus: Corpus, uris: list[str]) -> TestSet:
+        waveforms = {uri: load(corpus.audio_path(uri)) for uri in uris}
+        with torch.inference_mode():
+            spectrograms = {uri: nmf_spectrogram()(torch.from_numpy(w)[None])[0].numpy() for uri, w in waveforms.items()}
+        return cls(waveforms, spectrograms, {uri: corpus.annotation(uri) for uri in uris},
+                   {uri: corpus.uem(uri) for uri in uris})
+
+    @property
+    def minutes(self) -> float:
+        return sum(w.shape[0] for w in self.waveforms.values()) / SAMPLE_RATE / 60
+
+
+def score_model(loaded, teacher: dict, test: TestSet) -> dict:
     """F1 against the reference, fidelity to the ``teacher`` (its scores) and reconstruction errors of one model."""
     model = NeuralTeacher(loaded)
     segmenter = Segmenter(model, loaded.binarization)
-    spectrogram = nmf_spectrogram()
     high = int(HIGH_BAND_HZ / (SAMPLE_RATE / N_FFT))
-    hypotheses, probabilities = {}, []
+    hypotheses, probabilities = {}, {}
     squared_error, energy = np.zeros(2), np.zeros(2)  # overall, high band
-    for uri in uris:
-        waveform = load(corpus.audio_path(uri))
+    for uri, waveform in test.waveforms.items():
         output = model.predict(waveform)
         hypotheses[uri] = segmenter.decide(output, uri, waveform.shape[0] / SAMPLE_RATE).annotation
-        probabilities.append(output.probabilities)
+        probabilities[uri] = output.probabilities
         if loaded.type == "proxy_segmenter":
             with torch.inference_mode():
-                target = spectrogram(torch.from_numpy(waveform)[None])[0].numpy()  # (freq, frame)
                 estimate = loaded.model.reconstruct(torch.from_numpy(output.hidden)[None])[0].numpy()
+            target = test.spectrograms[uri]  # (freq, frame)
             error, power = (target - estimate) ** 2, target**2
             squared_error += [error.sum(), error[high:].sum()]
             energy += [power.sum(), power[high:].sum()]
-    references = {uri: corpus.annotation(uri) for uri in uris}
-    uems = {uri: corpus.uem(uri) for uri in uris}
-    result = {"f1": detection_scores(references, hypotheses, uems, loaded.classes)}
+    result = {"f1": detection_scores(test.references, hypotheses, test.uems, loaded.classes)}
     if loaded.type == "proxy_segmenter":
         columns = [CLASSES.index(name) for name in loaded.classes]
-        result["fidelity"] = fidelity([teacher["probabilities"][uri][:, columns] for uri in uris],
-                                      [p[:, columns] for p in probabilities], loaded.classes)
-        result["segment_fidelity"] = detection_scores(teacher["hypotheses"], hypotheses, uems, loaded.classes)
+        result["fidelity"] = fidelity([teacher["probabilities"][uri][:, columns] for uri in test.waveforms],
+                                      [probabilities[uri][:, columns] for uri in test.waveforms], loaded.classes)
+        result["segment_fidelity"] = detection_scores(teacher["hypotheses"], hypotheses, test.uems, loaded.classes)
         result["reconstruction"] = squared_error / energy
     else:
-        result["probabilities"], result["hypotheses"] = dict(zip(uris, probabilities)), hypotheses
+        result["probabilities"], result["hypotheses"] = probabilities, hypotheses
     return result
 
 
@@ -176,18 +195,17 @@ def main() -> None:
     teacher = load_teacher(args.teacher)
     if not isinstance(teacher, NeuralTeacher):
         raise SystemExit("the table scores a teacher of ours (a model directory or 'teacher')")
-    teacher_scores = score_model(teacher.loaded, {}, corpus, uris)
-    scores = {variant: score_model(load_model(path), teacher_scores, corpus, uris)
-              for variant, path in directories.items()}
-    extra = {name: score_model(load_model(path), teacher_scores, corpus, uris)
+    test = TestSet.read(corpus, uris)
+    teacher_scores = score_model(teacher.loaded, {}, test)
+    scores = {variant: score_model(load_model(path), teacher_scores, test) for variant, path in directories.items()}
+    extra = {name: score_model(load_model(path), teacher_scores, test)
              for name, path in (item.split("=", 1) for item in args.extra)}
 
     def rows(table: dict) -> dict:
         return {name: scores[(tuple(options), rank)] for name, (options, rank) in table.items()}
 
-    minutes = sum(info(corpus.audio_path(uri)).duration for uri in uris) / 60
     report = "\n\n".join([
-        render(f"{args.corpus.name}, {args.split} split ({len(uris)} files, {minutes:.0f} min); "
+        render(f"{args.corpus.name}, {args.split} split ({len(uris)} files, {test.minutes:.0f} min); "
                f"every proxy trained {args.epochs} epochs", {"teacher": teacher_scores, **rows(TABLE), **extra}),
         render("Sweep of the default proxy (teacher features, pre-learned W): rank K and sparsity weight λ_sp",
                rows(SWEEP)),
