@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Install proxyseg and everything it needs on a fresh Debian-like machine.
-#   - Debian packages: fluidsynth (renders the MIDI songs of the default corpus) and libsndfile;
-#     needs root or sudo; skipped with a notice otherwise.
+#   - Debian packages: fluidsynth (renders the MIDI songs of the default corpus), libsndfile and
+#     chromium (the browser the report's test opens it in); needs root or sudo; skipped with a
+#     notice otherwise.
 #   - Python packages: proxyseg in editable mode with its test tools, the off-the-shelf teachers
 #     and transformers, under the development constraints (the CPU build of torch on disk).
 set -euo pipefail
 cd "$(dirname "$0")"
 
-apt_packages=(fluidsynth libsndfile1)
+apt_packages=(fluidsynth libsndfile1 chromium)
 if command -v apt-get >/dev/null 2>&1; then
     if [ "$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null 2>&1; then sudo="sudo"; else sudo="none"; fi
     if [ "$sudo" = "none" ]; then

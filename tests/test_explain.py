@@ -3,7 +3,7 @@ import pytest
 
 from proxyseg.explain.listening import component_mask, separate, stft
 from proxyseg.explain.relevance import (BIN_FREQUENCIES, band, global_relevance, local_relevance, prototypes,
-                                        relevant_components)
+                                        reference_spectrum, relevant_components)
 from proxyseg.features import num_feature_frames
 
 
@@ -39,7 +39,7 @@ def test_relevant_components_are_sorted_and_thresholded():
     assert chosen[0].tolist() == [1, 0] and chosen[1].tolist() == [2, 1]
 
 
-def test_prototypes_weigh_atoms_by_positive_relevance_and_bands_cover_their_mass():
+def test_prototypes_weigh_atoms_by_positive_relevance():
     dictionary = np.zeros((257, 2))
     dictionary[4:33, 0] = 1.0  # 125 Hz – 1 kHz
     dictionary[64:129, 1] = 1.0  # 2 – 4 kHz
@@ -47,13 +47,31 @@ def test_prototypes_weigh_atoms_by_positive_relevance_and_bands_cover_their_mass
     prototype = prototypes(relevance, dictionary)
     np.testing.assert_allclose(prototype[10], [1.0, 0.0])
     np.testing.assert_allclose(prototype[100], [0.25, 1.0])
-    assert band(prototype[:, 1], coverage=1.0) == (2000.0, 4000.0)
-    low, high = band(prototype[:, 0], coverage=0.8)
-    assert 125 < low < 1000 and high > 2000  # the second atom's mass pulls the band up
-    assert band(np.zeros(257)) == (0.0, 0.0)
-    with pytest.raises(ValueError):
-        band(prototype[:, 0], coverage=0.0)
+    # Against a flat reference, each band is the third-octave bands the dominant atom spans.
+    flat = np.ones(257)
+    assert band(prototype[:, 0], flat) == pytest.approx((111.4, 1122.5), abs=0.1)
+    assert band(prototype[:, 1], flat) == pytest.approx((1781.8, 4489.8), abs=0.1)
     assert BIN_FREQUENCIES[-1] == 8000.0
+
+
+def test_a_band_is_the_run_of_third_octaves_most_above_the_reference():
+    reference = np.full(257, 2.0)
+    prototype = reference.copy()
+    prototype[3:6] = 4.0  # 94–156 Hz: three third-octave bands doubled
+    prototype[72:144] = 3.0  # 2.25–4.47 kHz: three third-octave bands, half as much again
+    # The spectra are compared as shares of their mass, band by band, in log-ratio: the low run wins.
+    assert band(prototype, reference) == pytest.approx((88.4, 176.8), abs=0.1)
+    prototype[72:144] = 8.0  # now the high run stands out more
+    assert band(prototype, reference) == pytest.approx((2244.9, 4489.8), abs=0.1)
+    assert band(10 * prototype, reference) == band(prototype, reference)  # scale does not matter
+    assert band(reference, reference) == (0.0, 0.0)  # nowhere above
+    assert band(np.zeros(257), reference) == (0.0, 0.0)
+
+
+def test_the_reference_spectrum_is_the_mean_reconstruction():
+    rng = np.random.default_rng(0)
+    dictionary, activations = rng.random((257, 4)), rng.random((4, 30))
+    np.testing.assert_allclose(reference_spectrum(activations, dictionary), (dictionary @ activations).mean(axis=1))
 
 
 def test_a_mask_and_its_complement_add_back_to_the_input():

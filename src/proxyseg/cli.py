@@ -247,7 +247,7 @@ def explain(audio: Path, outdir: Path, model: str, threshold: float, random_draw
                 failures += 1
             bar.advance(task)
     if documents:
-        summary = summarise(documents, explainer.coverage)
+        summary = summarise(documents)
         write_json(outdir / "summary.json", summary)
         for name, item in summary["classes"].items():
             low, high = item["band_hz"]

@@ -24,7 +24,8 @@ import numpy as np
 from proxyseg import __version__
 from proxyseg.artefacts import LoadedModel, load_model
 from proxyseg.explain.listening import component_mask, separate
-from proxyseg.explain.relevance import BIN_FREQUENCIES, band, global_relevance, prototypes, relevant_components
+from proxyseg.explain.relevance import (BIN_FREQUENCIES, band, global_relevance, prototypes, reference_spectrum,
+                                        relevant_components)
 from proxyseg.errors import ModelError
 from proxyseg.features import SAMPLE_RATE
 from proxyseg.labels import CLASSES, FRAME_STEP, Hysteresis, binarize
@@ -37,9 +38,9 @@ SCHEMA = "proxyseg.explanation/1"
 #: Version of the ``summary.json`` layout (explanations of a set of files).
 SET_SCHEMA = "proxyseg.explanation-set/1"
 _MEASURES = ("teacher_probability", "removal_drop", "random_removal_drop", "keep_only")
-BAND_RULE = ("the frequencies between the {low:g} and {high:g} quantiles of the class prototype's mass "
-             "(the central {coverage:g} % of it); the prototype is the sum of the dictionary atoms weighted by "
-             "their positive relevance to the class")
+BAND_RULE = ("the run of consecutive third-octave bands where the class prototype (the dictionary atoms weighted by "
+             "their positive relevance to the class) stands above the reference spectrum (the file's mean "
+             "reconstruction), both as shares of their mass, with the largest sum of log-ratios")
 
 
 @dataclass
@@ -55,7 +56,8 @@ class ClassExplanation:
     prototype
         ``(freq,)``: the class's spectral shape.
     band_hz
-        ``(low, high)`` of the prototype (see :data:`BAND_RULE`).
+        ``(low, high)``: where the prototype stands above the file's reference spectrum (see
+        :data:`BAND_RULE`).
     faithfulness
         ``removal_drop``, ``random_removal_drop``, ``keep_only`` (None when not detected).
     audio, complement
@@ -83,8 +85,9 @@ class Explanation:
 
     ``proxy_probabilities`` and ``teacher_probabilities`` are ``(frame, class)``, ``segments``
     the proxy's final decisions ``(frame, class)`` (bool), ``activations`` is ``H`` ``(component,
-    frame)``, ``relevance`` ``(component, class)``, ``dictionary`` ``W`` ``(freq, component)``
-    and ``weights`` Θ ``(class, component)``.
+    frame)``, ``relevance`` ``(component, class)``, ``dictionary`` ``W`` ``(freq, component)``,
+    ``weights`` Θ ``(class, component)`` and ``reference`` the file's mean reconstruction ``(freq,)``,
+    which the class bands are measured against.
     """
 
     uri: str
@@ -99,6 +102,7 @@ class Explanation:
     segments: np.ndarray
     dictionary: np.ndarray
     weights: np.ndarray
+    reference: np.ndarray
     source: str | None = None
 
     def to_json(self) -> dict:
@@ -110,6 +114,7 @@ class Explanation:
             "model": self.model,
             "settings": self.settings,
             "frequencies_hz": BIN_FREQUENCIES.tolist(),
+            "reference_spectrum": [round(float(value), 5) for value in self.reference],
             "classes": {
                 name: {
                     "detected": item.detected,
@@ -137,8 +142,6 @@ class Explainer:
         (:func:`~proxyseg.teachers.teacher_of`).
     threshold
         Relevance above which a component is relevant to a class (0.5 as the authors' code).
-    coverage
-        Share of a prototype's mass inside its band.
     random_draws
         Draws of random components for ``random_removal_drop``.
     seed
@@ -146,12 +149,12 @@ class Explainer:
     """
 
     def __init__(self, proxy: LoadedModel, teacher: Teacher | None = None, threshold: float = 0.5,
-                 coverage: float = 0.8, random_draws: int = 5, seed: int = 0):
+                 random_draws: int = 5, seed: int = 0):
         if proxy.type != "proxy_segmenter":
             raise ModelError(f"{proxy.path}: a {proxy.type} has no NMF bottleneck to explain; give a proxy model")
         self.proxy, self.teacher = proxy, teacher or teacher_of(proxy)
         self.model = NeuralTeacher(proxy)
-        self.threshold, self.coverage, self.random_draws, self.seed = threshold, coverage, random_draws, seed
+        self.threshold, self.random_draws, self.seed = threshold, random_draws, seed
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | Path = "proxy", **options) -> Explainer:
@@ -173,6 +176,7 @@ class Explainer:
         frames = np.where(detected.any(axis=0), detected, True)
         relevance = global_relevance(activations, weights, frames)
         shapes = prototypes(relevance, dictionary)
+        reference = reference_spectrum(activations, dictionary)
         chosen = relevant_components(relevance, self.threshold)
         rng = np.random.default_rng(self.seed)
         classes = {}
@@ -182,24 +186,23 @@ class Explainer:
             components = chosen[column]
             item = ClassExplanation(float(detected[:, column].sum() * FRAME_STEP), components,
                                     relevance[components, column], shapes[:, column],
-                                    band(shapes[:, column], self.coverage), dict.fromkeys(_MEASURES))
+                                    band(shapes[:, column], reference), dict.fromkeys(_MEASURES))
             if item.detected and len(components):
                 item.audio, item.complement, item.faithfulness = self._faithfulness(
                     waveform, activations, dictionary, components, column, detected[:, column],
                     teacher_probabilities, rng)
             classes[name] = item
-        low = (1 - self.coverage) / 2
         return Explanation(
             uri=uri, duration=waveform.shape[0] / SAMPLE_RATE,
             model={"path": str(self.proxy.path) if self.proxy.path else None, "type": self.proxy.type,
                    "teacher": self.proxy.specification.get("teacher"), "rank": int(activations.shape[0])},
-            settings={"relevance_threshold": self.threshold, "band_coverage": self.coverage,
-                      "band_rule": BAND_RULE.format(low=low, high=1 - low, coverage=100 * self.coverage),
+            settings={"relevance_threshold": self.threshold, "band_rule": BAND_RULE,
                       "random_draws": self.random_draws, "seed": self.seed,
                       "detection": "the teacher's probabilities binarised with its tuned thresholds"},
             classes=classes, proxy_probabilities=output.probabilities, teacher_probabilities=teacher_probabilities,
             activations=activations, relevance=relevance,
             segments=binarize(output.probabilities, thresholds) & class_mask, dictionary=dictionary, weights=weights,
+            reference=reference,
             source=source,
         )
 
@@ -222,12 +225,13 @@ class Explainer:
             "keep_only": round(before - after(kept), 4)}
 
 
-def summarise(documents: list[dict], coverage: float = 0.8) -> dict:
+def summarise(documents: list[dict]) -> dict:
     """The explanation of a set of files, from their ``explanation.json`` contents.
 
     Per class: in how many files and for how long the teacher detects it, its prototype over the
-    set (the files' prototypes weighted by detected seconds), the band of that prototype, and the
-    faithfulness figures averaged over the files where they were measured.
+    set (the files' prototypes weighted by detected seconds), the band of that prototype against
+    the files' reference spectra weighted alike, and the faithfulness figures averaged over the
+    files where they were measured.
     """
     classes = {}
     names = dict.fromkeys(name for document in documents for name in document["classes"])
@@ -235,13 +239,14 @@ def summarise(documents: list[dict], coverage: float = 0.8) -> dict:
         items = [document["classes"][name] for document in documents if name in document["classes"]]
         seconds = np.array([item["detected_seconds"] for item in items])
         shapes = np.array([item["prototype"] for item in items])
+        references = np.array([document["reference_spectrum"] for document in documents if name in document["classes"]])
         weights = seconds if seconds.sum() > 0 else np.ones(len(items))
-        prototype = weights @ shapes / weights.sum()
+        prototype, reference = weights @ shapes / weights.sum(), weights @ references / weights.sum()
         measured = [item["faithfulness"] for item in items if item["faithfulness"]["removal_drop"] is not None]
         classes[name] = {
             "files_detected": int(sum(item["detected"] for item in items)),
             "detected_seconds": round(float(seconds.sum()), 2),
-            "band_hz": list(band(prototype, coverage)),
+            "band_hz": list(band(prototype, reference)),
             "prototype": [round(float(value), 5) for value in prototype],
             "faithfulness": {measure: (round(float(np.mean([m[measure] for m in measured if m[measure] is not None])), 4)
                                        if any(m[measure] is not None for m in measured) else None)

@@ -8,8 +8,15 @@ component)`` and ``W`` the dictionary ``(freq, component)``:
 - global relevance ``r[k, c] = z_k Θ[c, k] / max_k (z_k Θ[c, k])`` with ``z_k`` the mean of
   ``H[k]`` over the frames considered: 1 for the component that pushes the class most;
 - a class prototype ``Σ_k max(r[k, c], 0) · W[:, k]``: the spectral shape behind the class;
-- its band: the frequencies between the ``(1 - coverage) / 2`` and ``(1 + coverage) / 2``
-  quantiles of the prototype's mass (80 % of it by default);
+- a reference spectrum ``W · z`` with ``z`` the mean of ``H`` over the whole file: the file's
+  average spectrum as the dictionary reconstructs it;
+- the class's band: where the prototype stands most above the reference. Both are averaged in
+  third-octave bands (ISO 266 centres 31.5 Hz to 6.3 kHz, the last one up to 8 kHz) and compared
+  as shares of their mass; the band is the run of consecutive third-octave bands in which the
+  prototype exceeds the reference with the largest sum of log-ratios (every third of an octave
+  counts alike, as on a log-frequency axis). NMF atoms of a log-spectrogram carry the spectrum's
+  floor at every frequency, so the prototype alone spreads over the whole spectrum; where it rises
+  above the reference is what sets the class apart;
 - a time-frequency map of the class ``Σ_{k∈S} W[:, k] · max(r[k, c, t], 0)`` over its relevant
   components ``S``: where in time and frequency they push the class up.
 """
@@ -84,26 +91,59 @@ def prototypes(relevance: np.ndarray, dictionary: np.ndarray) -> np.ndarray:
     return dictionary @ np.maximum(relevance, 0.0)
 
 
-def band(prototype: np.ndarray, coverage: float = 0.8) -> tuple[float, float]:
-    """``[low_hz, high_hz]`` holding the central ``coverage`` of a prototype's mass.
+def third_octave_bands() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(lower_hz, upper_hz, band_of_bin)`` of the third-octave bands that hold at least one bin.
+
+    Centres ``1000 · 2^(n/3)`` (ISO 266, nominally 31.5 Hz to 6.3 kHz), edges a sixth of an octave
+    either side; the first band reaches down to 0 Hz and the last up to the Nyquist frequency, so
+    every bin belongs to one band. Bands without a bin (40, 50 and 80 Hz at 31.25 Hz per bin) are left out.
+    """
+    centres = 1000.0 * 2.0 ** (np.arange(-15, 9) / 3)
+    lower, upper = centres * 2 ** (-1 / 6), centres * 2 ** (1 / 6)
+    lower[0], upper[-1] = 0.0, BIN_FREQUENCIES[-1]
+    band_of_bin = np.searchsorted(upper, BIN_FREQUENCIES)
+    used, band_of_bin = np.unique(band_of_bin, return_inverse=True)
+    return lower[used], upper[used], band_of_bin
+
+
+def reference_spectrum(activations: np.ndarray, dictionary: np.ndarray) -> np.ndarray:
+    """``W · z``, ``(freq,)``, with ``z`` the mean activation ``(component,)`` over all frames."""
+    return dictionary @ activations.mean(axis=1)
+
+
+def band(prototype: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
+    """``[low_hz, high_hz]``: the run of third-octave bands where ``prototype`` most exceeds ``reference``.
+
+    Both ``(freq,)`` spectra are scaled to unit mass and averaged per third-octave band
+    (:func:`third_octave_bands`); among the runs of consecutive bands where the prototype's share
+    exceeds the reference's, the one with the largest sum of ``log(prototype / reference)`` gives
+    the band's edges. ``(0, 0)`` when the prototype is empty or nowhere above the reference.
 
     Examples
     --------
-    >>> spectrum = np.zeros(257); spectrum[32:65] = 1.0  # 1 to 2 kHz, flat
-    >>> [round(f) for f in band(spectrum, coverage=1.0)]
-    [1000, 2000]
+    >>> reference = np.ones(257)
+    >>> prototype = np.ones(257); prototype[36:58] = 3.0  # 1125 to 1781 Hz stand out
+    >>> [round(f) for f in band(prototype, reference)]
+    [1122, 1782]
     """
-    if not 0 < coverage <= 1:
-        raise ValueError(f"coverage must be in (0, 1], got {coverage}")
-    mass = np.maximum(prototype, 0.0)
-    total = mass.sum()
-    if total <= 0:
+    lower, upper, band_of_bin = third_octave_bands()
+    if prototype.sum() <= 0 or reference.sum() <= 0:
         return (0.0, 0.0)
-    cumulative = np.cumsum(mass) / total
-    tail = (1.0 - coverage) / 2
-    low = int(np.searchsorted(cumulative, tail, side="right")) if tail > 0 else int(np.flatnonzero(mass)[0])
-    high = int(np.searchsorted(cumulative, 1.0 - tail - 1e-12))
-    return float(BIN_FREQUENCIES[low]), float(BIN_FREQUENCIES[min(high, len(BIN_FREQUENCIES) - 1)])
+    # Sums per band of the unit-mass spectra; their ratio equals that of the band means.
+    ours, theirs = (np.bincount(band_of_bin, spectrum / spectrum.sum(), len(lower)) for spectrum in (prototype, reference))
+    contrast = np.log(np.maximum(ours, 1e-30) / np.maximum(theirs, 1e-30))  # (band,)
+    best, best_score, start = None, 0.0, None
+    for index, value in enumerate(np.append(contrast, 0.0)):  # a trailing 0 closes the last run
+        if value > 0 and start is None:
+            start = index
+        elif value <= 0 and start is not None:
+            score = contrast[start:index].sum()
+            if score > best_score:
+                best, best_score = (start, index - 1), score
+            start = None
+    if best is None:
+        return (0.0, 0.0)
+    return float(lower[best[0]]), float(upper[best[1]])
 
 
 def time_frequency_map(activations: np.ndarray, weights: np.ndarray, dictionary: np.ndarray,

@@ -106,10 +106,14 @@ def _prototypes(figure, explanation: Explanation) -> None:
     axes = np.atleast_1d(figure.subplots(len(names), 1, sharex=True))
     for axis, name in zip(axes, names):
         item = explanation.classes[name]
-        axis.plot(BIN_FREQUENCIES, item.prototype, color=COLOURS[name], label=f"{name} prototype")
+        # Both as shares of their mass: the band is where the prototype stands above the reference.
+        axis.plot(BIN_FREQUENCIES, 100 * item.prototype / max(item.prototype.sum(), 1e-12), color=COLOURS[name],
+                  label=f"{name} prototype")
+        axis.plot(BIN_FREQUENCIES, 100 * explanation.reference / max(explanation.reference.sum(), 1e-12),
+                  color="grey", ls="--", lw=1, label="file's mean spectrum")
         axis.axvspan(*item.band_hz, color=COLOURS[name], alpha=0.15,
                      label=f"band {item.band_hz[0]:.0f}–{item.band_hz[1]:.0f} Hz")
-        axis.set_ylabel("weight")
+        axis.set_ylabel("% of the spectrum")
         axis.legend(loc="upper right", fontsize="small")
     axes[-1].set_xlabel("frequency (Hz)")
     axes[-1].set_xscale("symlog", linthresh=100)
@@ -143,7 +147,8 @@ def _sentence(name: str, item) -> str:
             f"{measures['teacher_probability']:.2f}. Removing the {len(item.components)} components the proxy relies "
             f"on for {name} lowers that confidence by {measures['removal_drop']:.2f}; removing as many components "
             f"chosen at random lowers it by {measures['random_removal_drop'] or 0:.2f}. Keeping only those components "
-            f"changes it by {-measures['keep_only']:+.2f}.")
+            f"changes it by {-measures['keep_only']:+.2f}. Compared with the file's average spectrum, the evidence for "
+            f"{name} stands out most between {item.band_hz[0]:.0f} and {item.band_hz[1]:.0f} Hz.")
 
 
 def _page(explanation: Explanation, figures: dict[str, str]) -> str:
