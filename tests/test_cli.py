@@ -170,6 +170,8 @@ def test_explain_on_a_folder_explains_each_file_and_the_set(tiny_corpus, tmp_pat
     assert (tmp_path / "out" / "nested" / second.stem / "explanation.json").exists()
     speech = summary["classes"]["speech"]
     assert len(speech["prototype"]) == 257 and speech["band_hz"][0] <= speech["band_hz"][1]
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert f'href="nested/{second.stem}/report.html"' in page and f'href="{first.stem}/report.html"' in page
 
 
 def test_training_and_explaining_errors_are_one_line(tmp_path):

@@ -1,5 +1,5 @@
-"""``report.html`` in a real browser: headless Chromium (Debian's ``chromium``, which install.sh
-installs) driven by Playwright opens the report from disk, as a user would."""
+"""The reports in a real browser: headless Chromium (Debian's ``chromium``, which install.sh
+installs) driven by Playwright opens them from disk, as a user would."""
 
 import shutil
 
@@ -22,6 +22,7 @@ AUDIO_DURATIONS = """Promise.all(Array.from(document.querySelectorAll("audio"), 
     audio.addEventListener("loadedmetadata", () => resolve(audio.duration));
     audio.addEventListener("error", () => resolve("error"));
 })))"""
+IMAGES = "Array.from(document.images, image => [image.alt, image.naturalWidth])"
 
 
 def _stopped_after_metadata(request) -> bool:
@@ -29,11 +30,13 @@ def _stopped_after_metadata(request) -> bool:
     return request.resource_type == "media" and request.failure == "net::ERR_ABORTED"
 
 
-def test_the_report_opens_offline_without_errors_shows_its_figures_and_plays_its_audio(tiny_corpus, tmp_path):
-    uri = tiny_corpus.uris("test")[0]
-    audio, outdir = tiny_corpus.audio_path(uri), tmp_path / "explanation"
-    result = CliRunner().invoke(cli, ["explain", str(audio), "-o", str(outdir),
-                                      "--random-draws", "1"])
+def test_the_reports_open_offline_without_errors_show_their_figures_and_play_their_audio(tiny_corpus, tmp_path):
+    folder, outdir = tmp_path / "in", tmp_path / "explanations"
+    folder.mkdir()
+    uris = sorted(tiny_corpus.uris("test")[:1] + tiny_corpus.uris("train")[:1])
+    for uri in uris:
+        shutil.copy(tiny_corpus.audio_path(uri), folder)
+    result = CliRunner().invoke(cli, ["explain", str(folder), "-o", str(outdir), "--random-draws", "1"])
     assert result.exit_code == 0, result.output
     problems = []
     with sync_api.sync_playwright() as playwright:
@@ -44,23 +47,33 @@ def test_the_report_opens_offline_without_errors_shows_its_figures_and_plays_its
             page.on("pageerror", lambda error: problems.append(str(error)))
             page.on("requestfailed", lambda request: None if _stopped_after_metadata(request) else
                     problems.append(f"{request.url}: {request.failure}"))
-            page.goto((outdir / "report.html").as_uri(), wait_until="load")
 
+            # The set's report: a row and a sentence per class, the prototypes, a link per file.
+            page.goto((outdir / "report.html").as_uri(), wait_until="load")
+            assert page.title() == "proxyseg explanations of 2 files"
+            assert page.locator("#classes tr").count() == 1 + 4 and page.locator("li.faithfulness").count() == 4
+            assert [alt for alt, width in page.evaluate(IMAGES) if width > 500] == ["prototypes"]
+            assert page.locator("#files a").all_inner_texts() == uris
+
+            # Follow the first link to that file's report.
+            page.locator("#files a").first.click()
+            page.wait_for_load_state("load")
+            uri, file_outdir = uris[0], outdir / uris[0]
+            assert page.url == (file_outdir / "report.html").as_uri()
             assert page.title() == f"proxyseg explanation of {uri}"
-            assert uri in page.locator("h1").inner_text()
-            images = page.evaluate("Array.from(document.images, image => [image.alt, image.naturalWidth])")
-            assert [alt for alt, _ in images] == FIGURES
-            assert all(width > 500 for _, width in images), images
+            images = page.evaluate(IMAGES)
+            assert [alt for alt, _ in images] == FIGURES and all(width > 500 for _, width in images), images
+            explained = [name for name in ("speech", "music", "noise", "overlap")
+                         if (file_outdir / f"{name}.wav").exists()]
             players = page.locator("audio")
-            explained = [name for name in ("speech", "music", "noise", "overlap") if (outdir / f"{name}.wav").exists()]
             assert players.count() == 1 + len(explained) >= 2
-            durations = page.evaluate(AUDIO_DURATIONS)
-            assert durations == pytest.approx([sf.info(audio).duration] * players.count(), abs=0.05)
+            duration = sf.info(tiny_corpus.audio_path(uri)).duration
+            assert page.evaluate(AUDIO_DURATIONS) == pytest.approx([duration] * players.count(), abs=0.05)
             assert page.locator("li.faithfulness").count() == 4
             for name in explained:
                 assert "Removing the" in page.locator(f'li.faithfulness[data-class="{name}"]').inner_text()
 
-            screenshot = outdir / "report.png"
+            screenshot = file_outdir / "report.png"
             page.screenshot(path=str(screenshot), full_page=True)
         finally:
             browser.close()

@@ -217,15 +217,17 @@ def explain(audio: Path, outdir: Path, model: str, threshold: float, random_draw
     """Explain the segmentation of AUDIO (a file, or a folder of files) in the frequency domain.
 
     Writes OUTDIR/explanation.json (relevant components, relevance, prototype and band of each
-    class, and how much the teacher's probability drops when they are removed), and for each
-    class the teacher detects OUTDIR/<class>.wav (what the class's components account for) and
-    OUTDIR/<class>.rest.wav (everything else; the two add back to the input). For a folder, each
-    file's explanation goes to OUTDIR/<path of the file>/ and OUTDIR/summary.json explains the
-    set; a file that cannot be read is reported and skipped.
+    class, and how much the teacher's probability drops when they are removed), for each class
+    the teacher detects OUTDIR/<class>.wav (what the class's components account for) and
+    OUTDIR/<class>.rest.wav (everything else; the two add back to the input), and
+    OUTDIR/report.html to look at and listen to. For a folder, each file's explanation goes to
+    OUTDIR/<path of the file>/, and OUTDIR/summary.json and OUTDIR/report.html explain the set;
+    a file that cannot be read is reported and skipped.
     """
     from proxyseg.atomic import write_json
     from proxyseg.corpus.sources import AUDIO_SUFFIXES
     from proxyseg.explain.explanation import Explainer, summarise
+    from proxyseg.explain.report import write_set_report
     from proxyseg.progress import progress_bar
 
     explainer = Explainer.from_pretrained(model, threshold=threshold, random_draws=random_draws, seed=seed)
@@ -253,7 +255,8 @@ def explain(audio: Path, outdir: Path, model: str, threshold: float, random_draw
             low, high = item["band_hz"]
             _stdout.print(f"{name}: detected in {item['files_detected']} of {len(documents)} files, band "
                           f"{low:.0f}–{high:.0f} Hz, mean removal drop {item['faithfulness']['removal_drop']}")
-        _stdout.print(f"{len(documents)} explanations and a summary written to {outdir}")
+        report = write_set_report(summary, outdir)
+        _stdout.print(f"{len(documents)} explanations and a summary written to {outdir}, report: {report}")
     if failures:
         raise click.exceptions.Exit(1)
 

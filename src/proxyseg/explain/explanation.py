@@ -84,7 +84,7 @@ class Explanation:
     """The explanation of one file; :meth:`to_json` is ``explanation.json``.
 
     ``proxy_probabilities`` and ``teacher_probabilities`` are ``(frame, class)``, ``segments``
-    the proxy's final decisions ``(frame, class)`` (bool), ``activations`` is ``H`` ``(component,
+    the proxy's final decisions and ``detected`` the teacher's ``(frame, class)`` (bool), ``activations`` is ``H`` ``(component,
     frame)``, ``relevance`` ``(component, class)``, ``dictionary`` ``W`` ``(freq, component)``,
     ``weights`` Θ ``(class, component)`` and ``reference`` the file's mean reconstruction ``(freq,)``,
     which the class bands are measured against.
@@ -100,6 +100,7 @@ class Explanation:
     activations: np.ndarray
     relevance: np.ndarray
     segments: np.ndarray
+    detected: np.ndarray
     dictionary: np.ndarray
     weights: np.ndarray
     reference: np.ndarray
@@ -201,9 +202,8 @@ class Explainer:
                       "detection": "the teacher's probabilities binarised with its tuned thresholds"},
             classes=classes, proxy_probabilities=output.probabilities, teacher_probabilities=teacher_probabilities,
             activations=activations, relevance=relevance,
-            segments=binarize(output.probabilities, thresholds) & class_mask, dictionary=dictionary, weights=weights,
-            reference=reference,
-            source=source,
+            segments=binarize(output.probabilities, thresholds) & class_mask, detected=detected,
+            dictionary=dictionary, weights=weights, reference=reference, source=source,
         )
 
     def _faithfulness(self, waveform, activations, dictionary, components, column, frames, reference, rng):
@@ -229,9 +229,9 @@ def summarise(documents: list[dict]) -> dict:
     """The explanation of a set of files, from their ``explanation.json`` contents.
 
     Per class: in how many files and for how long the teacher detects it, its prototype over the
-    set (the files' prototypes weighted by detected seconds), the band of that prototype against
-    the files' reference spectra weighted alike, and the faithfulness figures averaged over the
-    files where they were measured.
+    set (the files' prototypes weighted by detected seconds), the files' reference spectra weighted
+    alike and the band of the one against the other, and the faithfulness figures averaged over the
+    files where they were measured. The model and settings are those of the first document.
     """
     classes = {}
     names = dict.fromkeys(name for document in documents for name in document["classes"])
@@ -248,10 +248,12 @@ def summarise(documents: list[dict]) -> dict:
             "detected_seconds": round(float(seconds.sum()), 2),
             "band_hz": list(band(prototype, reference)),
             "prototype": [round(float(value), 5) for value in prototype],
+            "reference_spectrum": [round(float(value), 5) for value in reference],
             "faithfulness": {measure: (round(float(np.mean([m[measure] for m in measured if m[measure] is not None])), 4)
                                        if any(m[measure] is not None for m in measured) else None)
                              for measure in _MEASURES},
         }
     return {"schema": SET_SCHEMA, "proxyseg_version": __version__,
+            "model": documents[0]["model"], "settings": documents[0]["settings"],
             "files": [document["input"]["uri"] for document in documents],
             "frequencies_hz": BIN_FREQUENCIES.tolist(), "classes": classes}

@@ -13,6 +13,7 @@ import base64
 import html
 import io
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 import torch
@@ -102,17 +103,21 @@ def _relevance(figure, explanation: Explanation) -> None:
 
 
 def _prototypes(figure, explanation: Explanation) -> None:
-    names = _present(explanation)
-    axes = np.atleast_1d(figure.subplots(len(names), 1, sharex=True))
-    for axis, name in zip(axes, names):
-        item = explanation.classes[name]
+    _draw_prototypes(figure, {name: (explanation.classes[name].prototype, explanation.reference,
+                                     explanation.classes[name].band_hz) for name in _present(explanation)},
+                     "file's mean spectrum")
+
+
+def _draw_prototypes(figure, spectra: dict[str, tuple], reference_label: str) -> None:
+    """One panel per class: ``name → (prototype, reference, band_hz)``, spectra ``(freq,)``."""
+    axes = np.atleast_1d(figure.subplots(len(spectra), 1, sharex=True))
+    for axis, (name, (prototype, reference, band_hz)) in zip(axes, spectra.items()):
         # Both as shares of their mass: the band is where the prototype stands above the reference.
-        axis.plot(BIN_FREQUENCIES, 100 * item.prototype / max(item.prototype.sum(), 1e-12), color=COLOURS[name],
+        axis.plot(BIN_FREQUENCIES, 100 * prototype / max(prototype.sum(), 1e-12), color=COLOURS[name],
                   label=f"{name} prototype")
-        axis.plot(BIN_FREQUENCIES, 100 * explanation.reference / max(explanation.reference.sum(), 1e-12),
-                  color="grey", ls="--", lw=1, label="file's mean spectrum")
-        axis.axvspan(*item.band_hz, color=COLOURS[name], alpha=0.15,
-                     label=f"band {item.band_hz[0]:.0f}–{item.band_hz[1]:.0f} Hz")
+        axis.plot(BIN_FREQUENCIES, 100 * reference / max(reference.sum(), 1e-12), color="grey", ls="--", lw=1,
+                  label=reference_label)
+        axis.axvspan(*band_hz, color=COLOURS[name], alpha=0.15, label=f"band {band_hz[0]:.0f}–{band_hz[1]:.0f} Hz")
         axis.set_ylabel("% of the spectrum")
         axis.legend(loc="upper right", fontsize="small")
     axes[-1].set_xlabel("frequency (Hz)")
@@ -172,3 +177,51 @@ figure{{display:inline-block;margin:0 1em 1em 0}}</style></head><body>
 <h2>Figures</h2>{images}
 </body></html>
 """
+
+
+def write_set_report(summary: dict, outdir: str | Path) -> Path:
+    """Write ``outdir/report.html`` for the explanation of a set of files (:func:`summarise`); its path.
+
+    The page links to each file's own report, expected at ``outdir/<uri>/report.html``.
+    """
+    outdir = Path(outdir)
+    spectra = {name: (np.array(item["prototype"]), np.array(item["reference_spectrum"]), item["band_hz"])
+               for name, item in summary["classes"].items()}
+    figure = _figure(_draw_prototypes, spectra, "mean spectrum of the files")
+    escape = html.escape
+    files = f"{len(summary['files'])} file" + ("s" if len(summary["files"]) > 1 else "")
+    rows, sentences = [], []
+    for name, item in summary["classes"].items():
+        measures = item["faithfulness"]
+        low, high = item["band_hz"]
+        rows.append(f"<tr><td>{name}</td><td>{item['files_detected']}</td><td>{item['detected_seconds']:.1f}</td>"
+                    f"<td>{low:.0f}–{high:.0f}</td>" + "".join(
+                        f"<td>{'–' if measures[key] is None else f'{measures[key]:.3f}'}</td>"
+                        for key in ("removal_drop", "random_removal_drop", "keep_only")) + "</tr>")
+        if measures["removal_drop"] is None:
+            sentence = f"No file has {name} with components relevant enough to test."
+        else:
+            sentence = (f"Over the {item['files_detected']} files where the teacher detects {name}, removing the "
+                        f"components the proxy relies on lowers the teacher's confidence by {measures['removal_drop']:.2f} "
+                        f"on average; removing as many random components lowers it by "
+                        f"{measures['random_removal_drop'] or 0:.2f}. Its evidence stands out most between {low:.0f} "
+                        f"and {high:.0f} Hz.")
+        sentences.append(f'<li class="faithfulness" data-class="{name}">{escape(sentence)}</li>')
+    links = "".join(f'<li><a href="{escape(quote(uri))}/report.html">{escape(uri)}</a></li>' for uri in summary["files"])
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>proxyseg explanations of {files}</title>
+<style>body{{font-family:sans-serif;max-width:1040px;margin:auto;padding:1em}}img{{max-width:100%}}
+table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:right}}</style></head><body>
+<h1>What proxyseg's decisions rest on, over {files}</h1>
+<p>Model {escape(str(summary["model"].get("path")))}, explaining its teacher {escape(str(summary["model"].get("teacher")))}.
+Band rule: {escape(summary["settings"]["band_rule"])}.</p>
+<h2>Classes</h2>
+<table id="classes"><tr><th>class</th><th>files where detected</th><th>detected (s)</th><th>band (Hz)</th>
+<th>removal drop</th><th>random removal drop</th><th>keep-only drop</th></tr>{"".join(rows)}</table>
+<h2>Does the explanation hold?</h2><ul id="faithfulness">{"".join(sentences)}</ul>
+<h2>Figures</h2><section id="prototypes"><img alt="prototypes" src="{figure}"></section>
+<h2>Files</h2><ul id="files">{links}</ul>
+</body></html>
+"""
+    write_text(outdir / "report.html", page)
+    return outdir / "report.html"
