@@ -9,7 +9,10 @@ class, over the files where the teacher detects it: the mean drop of the teacher
 when the class's relevant components are removed, the same for as many random components, their
 ratio (the issue's target: at least 3 for speech and music), the mean drop when only the relevant
 components are kept, the mean number of relevant components, and the bands found (median edges and
-their quartiles). Then the paper's reading, checked on these files: speech relies on about
+their quartiles). Then whether the bands match what the teacher is sensitive to: each third-octave
+band is filtered out of the input in turn and the drop of the teacher's probability measured; per
+class, the mean drop per third-octave inside the proxy's band against outside it, and the
+third-octaves whose removal hurts the teacher most. Then the paper's reading, checked on these files: speech relies on about
 100 Hz – 1 kHz, music on 200 Hz – 4 kHz; for each, in how many files the band's centre (geometric
 mean of its edges) lies inside the paper's range.
 """
@@ -26,9 +29,27 @@ from reporting import publish  # benchmarks/reporting.py, beside this script
 from proxyseg.audio import load
 from proxyseg.corpus.manifest import Corpus
 from proxyseg.explain.explanation import Explainer
+from proxyseg.explain.listening import separate
+from proxyseg.explain.relevance import third_octave_bands
+from proxyseg.labels import CLASSES
 
 #: The bands Mariotte et al. read from their class prototypes (Hz).
 PAPER_BANDS = {"speech": (100.0, 1000.0), "music": (200.0, 4000.0)}
+
+
+def third_octave_sensitivity(teacher, waveform: np.ndarray, explanation) -> np.ndarray:
+    """``(band, class)``: the drop of the teacher's mean probability of each class on the frames where
+    it is detected when one third-octave band (:func:`third_octave_bands`) is filtered out of the input."""
+    lower, _, band_of_bin = third_octave_bands()
+    frames = explanation.detected  # (frame, class)
+    counts = np.maximum(frames.sum(axis=0), 1)
+    before = (explanation.teacher_probabilities * frames).sum(axis=0) / counts  # (class,)
+    drops = np.zeros((len(lower), frames.shape[1]))
+    for index in range(len(lower)):
+        mask = np.repeat((band_of_bin == index)[:, None].astype(float), explanation.activations.shape[1], axis=1)
+        _, rest = separate(waveform, mask)
+        drops[index] = before - (teacher.predict(rest).probabilities * frames).sum(axis=0) / counts
+    return drops
 
 
 def main() -> None:
@@ -44,12 +65,20 @@ def main() -> None:
     explainer = Explainer.from_pretrained(args.model, random_draws=args.random_draws)
     rows: dict[str, list[dict]] = {}
     uris = corpus.uris(args.split)
+    lower, upper, _ = third_octave_bands()
     for uri in uris:
-        explanation = explainer(load(corpus.audio_path(uri)), uri)
+        waveform = load(corpus.audio_path(uri))
+        explanation = explainer(waveform, uri)
+        sensitivity = third_octave_sensitivity(explainer.teacher, waveform, explanation)  # (band, class)
         for name, item in explanation.classes.items():
             if item.detected and item.audio is not None:
-                rows.setdefault(name, []).append({**item.faithfulness, "components": len(item.components),
-                                                  "low": item.band_hz[0], "high": item.band_hz[1]})
+                inside = (lower >= item.band_hz[0]) & (upper <= item.band_hz[1])  # (band,)
+                drops = sensitivity[:, CLASSES.index(name)]
+                rows.setdefault(name, []).append({
+                    **item.faithfulness, "components": len(item.components), "low": item.band_hz[0],
+                    "high": item.band_hz[1], "sensitivity": drops,
+                    "inside": drops[inside].mean() if inside.any() else np.nan,
+                    "outside": drops[~inside].mean() if not inside.all() else np.nan})
     lines = [f"**{args.corpus.name}, {args.split} split ({len(uris)} files), model {args.model}, "
              f"{args.random_draws} random draws**", "",
              "| class | files | removal drop | random removal drop | ratio | keep-only drop | relevant components "
@@ -63,6 +92,14 @@ def main() -> None:
         lines.append(f"| {name} | {len(items)} | {mean['removal_drop']:.3f} | {mean['random_removal_drop']:.3f} | "
                      f"{ratio:.1f} | {mean['keep_only']:.3f} | {mean['components']:.1f} | "
                      f"{lows[1]:.0f}–{highs[1]:.0f} | {lows[0]:.0f}–{lows[2]:.0f} | {highs[0]:.0f}–{highs[2]:.0f} |")
+    lines += ["", "| class | drop per third-octave filtered out: inside the band | outside it | ratio "
+              "| the teacher's three most sensitive third-octaves (Hz, mean drop) |", "|---|---|---|---|---|"]
+    for name, items in rows.items():
+        inside, outside = (float(np.nanmean([item[key] for item in items])) for key in ("inside", "outside"))
+        profile = np.mean([item["sensitivity"] for item in items], axis=0)  # (band,)
+        top = ", ".join(f"{lower[b]:.0f}–{upper[b]:.0f} ({profile[b]:.3f})" for b in np.argsort(-profile)[:3])
+        lines.append(f"| {name} | {inside:.3f} | {outside:.3f} | {inside / outside if outside > 0 else float('inf'):.1f} "
+                     f"| {top} |")
     lines += ["", "| class | paper's band (Hz) | files whose band centre lies in it |", "|---|---|---|"]
     for name, (low, high) in PAPER_BANDS.items():
         centres = [np.sqrt(max(item["low"], 1.0) * item["high"]) for item in rows.get(name, [])]
