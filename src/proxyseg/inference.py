@@ -8,12 +8,12 @@ what the whole file would give, up to floating-point rounding.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 import torch
 
-from proxyseg.features import frame_samples, num_feature_frames
+from proxyseg.features import WIN_LENGTH, frame_samples, num_feature_frames
 
 
 class SlidingInference:
@@ -51,17 +51,50 @@ class SlidingInference:
 
     def __call__(self, waveform: np.ndarray) -> dict[str, np.ndarray]:
         """Outputs for a 16 kHz waveform ``(samples,)``: a dict of float32 ``(frame, dim)``."""
-        total = _frames_of(waveform)
         pieces: dict[str, list[np.ndarray]] = {}
-        for first in range(0, total, self.chunk_frames):
-            last = min(first + self.chunk_frames, total)
-            context_first = max(0, first - self.receptive_field)
-            context_last = min(total, last + self.receptive_field)
-            outputs = _run(self.model, self.transform, waveform, context_first, context_last)
-            keep = slice(first - context_first, first - context_first + (last - first))
+        for outputs in self.stream([waveform]):
             for name, value in outputs.items():
-                pieces.setdefault(name, []).append(value[0, keep].float().numpy())
+                pieces.setdefault(name, []).append(value)
         return {name: np.concatenate(parts) for name, parts in pieces.items()}
+
+    def stream(self, blocks: Iterable[np.ndarray]) -> Iterator[dict[str, np.ndarray]]:
+        """Outputs chunk by chunk for a 16 kHz waveform given as consecutive blocks ``(samples,)``.
+
+        Yields dicts of float32 ``(frame, dim)`` whose concatenation is :meth:`__call__` of the
+        whole waveform. Only the samples the current chunk and its context need are held, so
+        memory does not grow with the length of the stream.
+        """
+        blocks = iter(blocks)
+        buffer, offset, ended = np.zeros(0, dtype=np.float32), 0, False  # buffer[0] is sample `offset`
+        first, total = 0, None
+        while total is None or first < total:
+            last = first + self.chunk_frames
+            needed = frame_samples(0, last + self.receptive_field)[1]  # the right context, when it exists
+            pending = [buffer]
+            while not ended and offset + sum(map(len, pending)) < needed:
+                block = next(blocks, None)
+                ended = block is None
+                if block is not None:
+                    pending.append(np.asarray(block, dtype=np.float32))
+            buffer = np.concatenate(pending)
+            if ended:
+                total = num_feature_frames(offset + len(buffer))
+                if total == 0:
+                    raise ValueError(f"a waveform of {offset + len(buffer)} samples is shorter than one 25 ms "
+                                     f"frame ({WIN_LENGTH} samples)")
+                if first >= total:
+                    return
+                last = min(last, total)
+            context_first = max(0, first - self.receptive_field)
+            context_last = last + self.receptive_field if total is None else min(total, last + self.receptive_field)
+            start, end = frame_samples(context_first, context_last)
+            outputs = _run_on(self.model, self.transform, buffer[start - offset:end - offset])
+            keep = slice(first - context_first, last - context_first)
+            yield {name: value[0, keep].float().numpy() for name, value in outputs.items()}
+            # Drop the samples that no later chunk reads.
+            next_start = frame_samples(max(0, last - self.receptive_field), last + 1)[0]
+            buffer, offset = buffer[next_start - offset:], next_start
+            first = last
 
 
 class WindowedInference:
@@ -117,7 +150,12 @@ def _frames_of(waveform: np.ndarray) -> int:
 def _run(model, transform, waveform: np.ndarray, first: int, last: int) -> dict:
     """The model's outputs on the samples that feature frames ``first .. last - 1`` read."""
     start, end = frame_samples(first, last)
-    chunk = torch.from_numpy(np.ascontiguousarray(waveform[start:end], dtype=np.float32))[None]
+    return _run_on(model, transform, waveform[start:end])
+
+
+def _run_on(model, transform, samples: np.ndarray) -> dict:
+    """The model's outputs on ``samples`` ``(samples,)``, as ``(1, frame, dim)`` tensors."""
+    chunk = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))[None]
     with torch.inference_mode():
         outputs = model(chunk)
         return transform(outputs) if transform is not None else outputs

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from pyannote.core import Annotation
 
-from proxyseg.audio import SAMPLE_RATE, load
+from proxyseg.audio import SAMPLE_RATE, stream
 from proxyseg.artefacts import load_model
 from proxyseg.labels import CLASSES, Hysteresis, binarize, frames_to_annotation
 from proxyseg.teachers.base import Teacher, TeacherOutput
@@ -59,13 +59,23 @@ class Segmenter:
         return cls(NeuralTeacher(loaded), loaded.binarization)
 
     def __call__(self, audio: str | Path | np.ndarray, uri: str | None = None) -> Segmentation:
-        """Segment a file (any format :func:`proxyseg.audio.load` reads) or a 16 kHz waveform ``(samples,)``."""
+        """Segment a file (any format :func:`proxyseg.audio.load` reads) or a 16 kHz waveform ``(samples,)``.
+
+        A file is decoded and segmented block by block: with a neural model, memory stays about
+        flat whatever its length (the probabilities kept take 16 bytes per 20 ms frame).
+        """
         if isinstance(audio, np.ndarray):
             waveform = np.asarray(audio, dtype=np.float32)
-        else:
-            waveform = load(audio)
-            uri = uri or Path(audio).stem
-        return self.decide(self.teacher.predict(waveform), uri, waveform.shape[0] / SAMPLE_RATE)
+            return self.decide(self.teacher.predict(waveform), uri, waveform.shape[0] / SAMPLE_RATE)
+        samples = []  # the length of each block, counted as they stream by
+
+        def counted(blocks):
+            for block in blocks:
+                samples.append(len(block))
+                yield block
+
+        output = self.teacher.predict_stream(counted(stream(audio)), hidden=False)
+        return self.decide(output, uri or Path(audio).stem, sum(samples) / SAMPLE_RATE)
 
     def decide(self, output: TeacherOutput, uri: str | None, duration: float) -> Segmentation:
         """Binarise the teacher's ``output`` for a file of ``duration`` seconds into segments."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,6 +52,15 @@ class Teacher(ABC):
     @abstractmethod
     def predict(self, waveform: np.ndarray) -> TeacherOutput:
         """Frame probabilities of a 16 kHz mono waveform ``(samples,)``."""
+
+    def predict_stream(self, blocks: Iterable[np.ndarray], hidden: bool = True) -> TeacherOutput:
+        """:meth:`predict` of a waveform given as consecutive blocks ``(samples,)``.
+
+        Teachers that can stream override this so that memory does not grow with the length of
+        the audio; this default joins the blocks. ``hidden=False`` lets them skip keeping the
+        hidden features (``TeacherOutput.hidden`` may then be None).
+        """
+        return self.predict(np.concatenate([np.asarray(block, dtype=np.float32) for block in blocks]))
 
     def __call__(self, waveform: np.ndarray) -> TeacherOutput:
         return self.predict(waveform)

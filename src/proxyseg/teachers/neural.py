@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import torch
 
@@ -48,3 +50,17 @@ class NeuralTeacher(Teacher):
     def predict(self, waveform: np.ndarray) -> TeacherOutput:
         outputs = self._inference(waveform)
         return TeacherOutput(outputs["probabilities"], self.classes, outputs["hidden"])
+
+    def predict_stream(self, blocks: Iterable[np.ndarray], hidden: bool = True) -> TeacherOutput:
+        """Chunk by chunk as the blocks arrive: memory holds one chunk and its context, plus the
+        outputs kept (probabilities: 16 bytes per 20 ms frame; hidden features: 4 bytes per
+        dimension and frame). Models on SSL features need the whole waveform and join the blocks."""
+        if not isinstance(self._inference, SlidingInference):
+            return super().predict_stream(blocks, hidden)
+        names = ("probabilities", "hidden") if hidden else ("probabilities",)
+        pieces = {name: [] for name in names}
+        for outputs in self._inference.stream(blocks):
+            for name in names:
+                pieces[name].append(outputs[name])
+        joined = {name: np.concatenate(parts) for name, parts in pieces.items()}
+        return TeacherOutput(joined["probabilities"], self.classes, joined.get("hidden"))
