@@ -29,6 +29,9 @@ from proxyseg.errors import (
 
 SAMPLE_RATE = 16_000  # Hz, the rate of every waveform the library works on
 
+#: File suffixes taken as audio when a folder is searched (what libsndfile reads).
+AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au", ".caf", ".w64"})
+
 # Extensions whose files libsndfile can decode; an unreadable file with one of them is
 # corrupt, any other unreadable file is simply not audio we know about.
 _COMMON_EXTENSIONS = ("wav", "flac", "ogg", "mp3")

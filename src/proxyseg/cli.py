@@ -137,6 +137,7 @@ def demo(output: Path, model: str) -> None:
     from proxyseg.explain.explanation import Explainer
     from proxyseg.formats import write_annotation
     from proxyseg.segmentation import Segmenter
+    from proxyseg.tasks import write_explanation
 
     built = build_corpus(output / "corpus", hours=0.2, seed=2026, overwrite=True)
     _print_stats(built.stats())
@@ -149,7 +150,8 @@ def demo(output: Path, model: str) -> None:
     _stdout.print(f"corpus in {output / 'corpus'}, segments in {output / 'segments'}")
     if loaded.type == "proxy_segmenter":
         example = built.uris("test")[0]
-        _explain_file(Explainer(loaded), built.audio_path(example), output / "explanation", example, verbose=True)
+        document = write_explanation(Explainer(loaded), built.audio_path(example), output / "explanation", example)
+        _print_explanation(document, output / "explanation")
 
 
 def _print_stats(stats: dict) -> None:
@@ -165,130 +167,159 @@ def _print_stats(stats: dict) -> None:
     _stdout.print(table)
 
 
+def _batch_options(command):
+    """The options shared by the commands that process many files (``segment``, ``explain``)."""
+    options = [
+        click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
+                     help="Files processed in parallel (each process loads the model and shares the cores)."),
+        click.option("--overwrite", is_flag=True, help="Process files whose outputs exist (skipped otherwise)."),
+        click.option("--shard", metavar="I/N", callback=_shard_option,
+                     help="Process only the I-th of N disjoint shares of the files (1 <= I <= N), e.g. one per machine."),
+        click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _shard_option(context, parameter, value: str | None) -> tuple[int, int] | None:
+    from proxyseg.batch import parse_shard
+
+    try:
+        return None if value is None else parse_shard(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+def _run_batch(task, inputs: tuple[Path, ...], jobs: int, overwrite: bool, shard: tuple[int, int] | None,
+               quiet: bool, label: str):
+    """Collect the inputs, take the shard, run ``task`` on each file; skips and failures reported on stderr.
+
+    Returns the :class:`proxyseg.batch.Report`, the jobs of this run and the number of failures.
+    """
+    from proxyseg import batch
+
+    found = batch.collect(inputs)
+    todo = batch.shard(found.jobs, *shard) if shard else found.jobs
+    report = batch.run(task, todo, workers=jobs, overwrite=overwrite, progress=not quiet and len(todo) > 1,
+                       label=label)
+    if report.skipped:
+        click.echo(f"proxyseg: {len(report.skipped)} of {len(todo)} files skipped: their outputs exist "
+                   "(--overwrite to redo them)", err=True)
+    for message in found.errors + report.failures:
+        click.echo(f"proxyseg: error: {message}", err=True)
+    return report, todo, len(found.errors) + len(report.failures)
+
+
 @cli.command()
 @click.argument("audio", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the segment files, one <uri>.<ext> per input (uri = the file's stem).")
+              help="Folder for the segment files, one <uri>.<ext> per input.")
 @click.option("--format", "output_format", type=click.Choice(FORMATS), default="rttm", show_default=True)
 @click.option("--model", default="proxy", show_default=True, help="A shipped model's name or a model directory.")
-def segment(audio: tuple[Path, ...], outdir: Path, output_format: str, model: str) -> None:
-    """Segment audio files into speech, music, noise and overlap.
+@_batch_options
+def segment(audio: tuple[Path, ...], outdir: Path, output_format: str, model: str, jobs: int, overwrite: bool,
+            shard: tuple[int, int] | None, quiet: bool) -> None:
+    """Segment audio into speech, music, noise and overlap.
 
-    A file that cannot be read is reported on stderr and skipped; the others are still
-    processed, and the exit status is 1 if any failed.
+    AUDIO: files, folders (searched recursively) and list files (.txt or .lst, one path per line).
+    A file given directly or listed writes OUTDIR/<its stem>.<ext>; a file found in a folder
+    writes OUTDIR/<its path in the folder>.<ext>. Files are streamed: memory does not grow with
+    their length. A file that cannot be read is reported at the end and the others are still
+    processed; the exit status is 1 if any failed.
     """
-    from proxyseg.formats import EXTENSIONS, write_annotation
-    from proxyseg.segmentation import Segmenter
+    from proxyseg.tasks import SegmentTask
 
-    segmenter = Segmenter.from_pretrained(model)
-    failures, written = 0, set()
-    for path in audio:
-        uri = path.stem
-        if uri in written:
-            click.echo(f"proxyseg: error: {path}: another input already wrote {uri}.{EXTENSIONS[output_format]}; "
-                       "skipped", err=True)
-            failures += 1
-            continue
-        try:
-            result = segmenter(path, uri=uri)
-        except ProxysegError as error:
-            click.echo(f"proxyseg: error: {error}", err=True)
-            failures += 1
-            continue
-        write_annotation(outdir / f"{uri}.{EXTENSIONS[output_format]}", result.annotation, output_format,
-                         duration=result.duration)
-        written.add(uri)
-        logger.info("%s: %d segments", path, len(result.annotation))
+    report, _, failures = _run_batch(SegmentTask(model, outdir, output_format), audio, jobs, overwrite, shard,
+                                     quiet, "segmenting")
+    logger.info("%d files segmented into %s", len(report.results), outdir)
     if failures:
         raise click.exceptions.Exit(1)
 
 
 @cli.command()
-@click.argument("audio", type=click.Path(path_type=Path))
+@click.argument("audio", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for explanation.json and the audio of each detected class.")
+              help="Folder for the explanation (of one file), or for one sub-folder per file and the set's summary.")
 @click.option("--model", default="proxy", show_default=True, help="A shipped proxy's name or a proxy model directory.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="Relevance above which a component is relevant to a class.")
 @click.option("--random-draws", type=click.IntRange(min=0), default=5, show_default=True,
               help="Random component sets removed for the faithfulness baseline.")
 @click.option("--seed", type=int, default=0, show_default=True)
-def explain(audio: Path, outdir: Path, model: str, threshold: float, random_draws: int, seed: int) -> None:
-    """Explain the segmentation of AUDIO (a file, or a folder of files) in the frequency domain.
+@_batch_options
+def explain(audio: tuple[Path, ...], outdir: Path, model: str, threshold: float, random_draws: int, seed: int,
+            jobs: int, overwrite: bool, shard: tuple[int, int] | None, quiet: bool) -> None:
+    """Explain the segmentation of AUDIO in the frequency domain.
 
-    Writes OUTDIR/explanation.json (relevant components, relevance, prototype and band of each
-    class, and how much the teacher's probability drops when they are removed), for each class
-    the teacher detects OUTDIR/<class>.wav (what the class's components account for) and
-    OUTDIR/<class>.rest.wav (everything else; the two add back to the input), and
-    OUTDIR/report.html to look at and listen to. For a folder, each file's explanation goes to
-    OUTDIR/<path of the file>/, and OUTDIR/summary.json and OUTDIR/report.html explain the set;
-    a file that cannot be read is reported and skipped.
+    For one audio file: writes OUTDIR/explanation.json (relevant components, relevance, prototype
+    and band of each class, and how much the teacher's probability drops when they are removed),
+    for each class the teacher detects OUTDIR/<class>.wav (what the class's components account
+    for) and OUTDIR/<class>.rest.wav (everything else; the two add back to the input), and
+    OUTDIR/report.html to look at and listen to.
+
+    For several files, folders (searched recursively) or list files (.txt or .lst): each file's
+    explanation goes to OUTDIR/<uri>/ (uri: its stem, or its path in the folder), and
+    OUTDIR/summary.json and OUTDIR/report.html explain the whole set (with --shard, run once
+    more without it at the end: finished files are skipped and the summary covers them all). A
+    file that cannot be read is reported at the end and skipped.
     """
-    from proxyseg.atomic import write_json
-    from proxyseg.corpus.sources import AUDIO_SUFFIXES
-    from proxyseg.explain.explanation import Explainer, summarise
-    from proxyseg.explain.report import write_set_report
-    from proxyseg.progress import progress_bar
+    from proxyseg.artefacts import load_model
+    from proxyseg.batch import LIST_SUFFIXES
+    from proxyseg.errors import ModelError
+    from proxyseg.tasks import ExplainTask
 
-    explainer = Explainer.from_pretrained(model, threshold=threshold, random_draws=random_draws, seed=seed)
-    if not audio.is_dir():
-        _explain_file(explainer, audio, outdir, audio.stem, verbose=True)
-        return
-    paths = sorted(p for p in audio.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
-    if not paths:
-        raise _Failure(f"{audio}: no audio file in this folder")
-    documents, failures = [], 0
-    with progress_bar() as bar:
-        task = bar.add_task("explaining", total=len(paths))
-        for path in paths:
-            uri = path.relative_to(audio).with_suffix("").as_posix()
-            try:
-                documents.append(_explain_file(explainer, path, outdir / uri, uri, verbose=False))
-            except ProxysegError as error:
-                click.echo(f"proxyseg: error: {error}", err=True)
-                failures += 1
-            bar.advance(task)
-    if documents:
-        summary = summarise(documents)
-        write_json(outdir / "summary.json", summary)
-        for name, item in summary["classes"].items():
-            low, high = item["band_hz"]
-            _stdout.print(f"{name}: detected in {item['files_detected']} of {len(documents)} files, band "
-                          f"{low:.0f}–{high:.0f} Hz, mean removal drop {item['faithfulness']['removal_drop']}")
-        report = write_set_report(summary, outdir)
-        _stdout.print(f"{len(documents)} explanations and a summary written to {outdir}, report: {report}")
+    if load_model(model).type != "proxy_segmenter":  # said once, before any file
+        raise ModelError(f"{model}: this model has no NMF bottleneck to explain; give a proxy model")
+    single = len(audio) == 1 and not audio[0].is_dir() and audio[0].suffix.lower() not in LIST_SUFFIXES
+    task = ExplainTask(model, outdir, single, threshold=threshold, random_draws=random_draws, seed=seed)
+    report, todo, failures = _run_batch(task, audio, jobs, overwrite, shard, quiet, "explaining")
+    if single:
+        for document in report.results.values():
+            _print_explanation(document, outdir)
+    elif shard:
+        _stdout.print(f"{len(report.results)} files explained into {outdir}; once every shard is done, run again "
+                      "without --shard for the summary of the set")
+    else:
+        _summarise(task, todo, outdir)
     if failures:
         raise click.exceptions.Exit(1)
 
 
-def _explain_file(explainer, path: Path, outdir: Path, uri: str, verbose: bool) -> dict:
-    """Explain one file into ``outdir``; the explanation.json content."""
-    from proxyseg.atomic import write_json
-    from proxyseg.audio import load, save
-    from proxyseg.explain.report import write_report
-
-    waveform = load(path)
-    explanation = explainer(waveform, uri, source=str(path))
-    save(outdir / "input.wav", waveform)
-    for name, item in explanation.classes.items():
-        if item.audio is not None:
-            save(outdir / f"{name}.wav", item.audio, subtype="FLOAT")
-            save(outdir / f"{name}.rest.wav", item.complement, subtype="FLOAT")
-    document = explanation.to_json()
-    write_json(outdir / "explanation.json", document)
-    report = write_report(explanation, waveform, outdir)
-    for name, item in explanation.classes.items() if verbose else ():
-        if item.detected and item.audio is not None:
-            measures = item.faithfulness
-            _stdout.print(f"{name}: {item.detected_seconds:.1f} s, {len(item.components)} relevant components, "
-                          f"band {item.band_hz[0]:.0f}–{item.band_hz[1]:.0f} Hz; removing them lowers the teacher's "
-                          f"probability by {measures['removal_drop']:.2f} (random components: "
+def _print_explanation(document: dict, outdir: Path) -> None:
+    for name, item in document["classes"].items():
+        measures = item["faithfulness"]
+        if item["detected"] and measures["removal_drop"] is not None:
+            low, high = item["band_hz"]
+            _stdout.print(f"{name}: {item['detected_seconds']:.1f} s, {len(item['relevant_components'])} relevant "
+                          f"components, band {low:.0f}–{high:.0f} Hz; removing them lowers the teacher's probability "
+                          f"by {measures['removal_drop']:.2f} (random components: "
                           f"{measures['random_removal_drop'] or 0:.2f})")
         else:
             _stdout.print(f"{name}: not detected")
-    if verbose:
-        _stdout.print(f"explanation written to {outdir / 'explanation.json'}, report: {report}")
-    return document
+    _stdout.print(f"explanation written to {outdir / 'explanation.json'}, report: {outdir / 'report.html'}")
+
+
+def _summarise(task, jobs, outdir: Path) -> None:
+    """summary.json and report.html of the files of ``jobs`` explained, in this run or before."""
+    import json
+
+    from proxyseg.atomic import write_json
+    from proxyseg.explain.explanation import summarise
+    from proxyseg.explain.report import write_set_report
+    from proxyseg.tasks import EXPLANATION
+
+    documents = [json.loads((task.folder(job) / EXPLANATION).read_text()) for job in jobs if task.done(job)]
+    if not documents:
+        return
+    summary = summarise(documents)
+    write_json(outdir / "summary.json", summary)
+    for name, item in summary["classes"].items():
+        low, high = item["band_hz"]
+        _stdout.print(f"{name}: detected in {item['files_detected']} of {len(documents)} files, band "
+                      f"{low:.0f}–{high:.0f} Hz, mean removal drop {item['faithfulness']['removal_drop']}")
+    report = write_set_report(summary, outdir)
+    _stdout.print(f"{len(documents)} explanations and a summary written to {outdir}, report: {report}")
 
 
 @cli.command()

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from proxyseg.atomic import atomic_output
+from proxyseg.audio import AUDIO_SUFFIXES
 from proxyseg.corpus.debian import DEFAULT_PACKAGES, fetch_packages
 from proxyseg.corpus.midi import fluidsynth_available, render_midi
 from proxyseg.corpus.opensfx import read_catalogue
@@ -26,10 +27,6 @@ logger = logging.getLogger(__name__)
 
 KINDS = ("speech", "music", "noise")
 
-#: File suffixes taken as audio in a user's folders (what libsndfile reads).
-AUDIO_SUFFIXES = frozenset(
-    {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au", ".caf", ".w64"}
-)
 
 _FILLETS = Path("usr/share/games/fillets-ng")
 _OPENTTD = Path("usr/share/games/openttd/baseset")
