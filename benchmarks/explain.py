@@ -71,7 +71,7 @@ def main() -> None:
         explanation = explainer(waveform, uri)
         sensitivity = third_octave_sensitivity(explainer.teacher, waveform, explanation)  # (band, class)
         for name, item in explanation.classes.items():
-            if item.detected and item.audio is not None:
+            if item.tested:
                 inside = (lower >= item.band_hz[0]) & (upper <= item.band_hz[1])  # (band,)
                 drops = sensitivity[:, CLASSES.index(name)]
                 rows.setdefault(name, []).append({

@@ -3,7 +3,7 @@ import pytest
 
 from proxyseg.explain.listening import component_mask, separate, stft
 from proxyseg.explain.relevance import (BIN_FREQUENCIES, band, global_relevance, local_relevance, prototypes,
-                                        reference_spectrum, relevant_components)
+                                        relevant_components)
 from proxyseg.features import num_feature_frames
 
 
@@ -68,12 +68,6 @@ def test_a_band_is_the_run_of_third_octaves_most_above_the_reference():
     assert band(np.zeros(257), reference) == (0.0, 0.0)
 
 
-def test_the_reference_spectrum_is_the_mean_reconstruction():
-    rng = np.random.default_rng(0)
-    dictionary, activations = rng.random((257, 4)), rng.random((4, 30))
-    np.testing.assert_allclose(reference_spectrum(activations, dictionary), (dictionary @ activations).mean(axis=1))
-
-
 def test_a_mask_and_its_complement_add_back_to_the_input():
     rng = np.random.default_rng(0)
     waveform = (0.1 * rng.standard_normal(16000 * 3)).astype(np.float32)
@@ -130,3 +124,26 @@ def test_the_shipped_proxy_explains_a_file_faithfully_to_its_teacher(tiny_corpus
             assert item.audio is None and set(described["faithfulness"].values()) == {None}
     assert any(item.detected for item in explanation.classes.values())
     assert explanation.activations.shape == (128, explanation.proxy_probabilities.shape[0])
+
+
+def test_a_long_file_explained_window_by_window_matches_one_window(tiny_corpus):
+    from proxyseg.audio import load
+    from proxyseg.explain.explanation import Explainer
+
+    waveform = load(tiny_corpus.audio_path(tiny_corpus.uris("train")[0]))  # 30 s, in three windows
+    whole = Explainer.from_pretrained(random_draws=0, window=3600)(waveform, "long")
+    windowed = Explainer.from_pretrained(random_draws=0, window=10)(waveform, "long")
+    assert windowed.duration == whole.duration == len(waveform) / 16000
+    # The teacher runs over the whole file either way; the proxy's frames tile the file exactly.
+    np.testing.assert_array_equal(windowed.detected, whole.detected)
+    assert windowed.proxy_probabilities.shape == whole.proxy_probabilities.shape
+    # Relevance, components, bands: the same but for what the windows' edges change.
+    assert np.abs(windowed.relevance - whole.relevance).max() < 0.1
+    for name, item in whole.classes.items():
+        other = windowed.classes[name]
+        assert len(set(item.components) ^ set(other.components)) <= 2
+        if other.tested:
+            # Each window's audio and its rest add back to the input, over the whole file.
+            assert other.audio.shape == waveform.shape
+            error = np.sum((other.audio + other.complement - waveform) ** 2)
+            assert 10 * np.log10(np.sum(waveform**2) / error) >= 30

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 
-from proxyseg.atomic import write_json
-from proxyseg.audio import load, save
+import numpy as np
+import soundfile as sf
+
+from proxyseg.atomic import atomic_output, write_json
+from proxyseg.audio import SAMPLE_RATE, stream
 from proxyseg.batch import Job
 from proxyseg.explain.explanation import Explainer
 from proxyseg.explain.report import write_report
@@ -63,17 +67,40 @@ class ExplainTask:
 def write_explanation(explainer: Explainer, path: Path, outdir: Path, uri: str) -> dict:
     """Explain the audio file ``path`` into ``outdir``; the content of its explanation.json.
 
-    Writes ``input.wav``, ``<class>.wav`` and ``<class>.rest.wav`` for each class with audio,
-    ``report.html``, and last ``explanation.json``, each atomically.
+    The file is read as a stream, window by window (memory is bounded by the explainer's window),
+    and its audio written as it comes: ``input.wav``, and ``<class>.wav`` and ``<class>.rest.wav``
+    for each class with relevant components. Then ``report.html``, and last ``explanation.json``.
+    Each file appears complete or not at all.
     """
-    waveform = load(path)
-    explanation = explainer(waveform, uri, source=str(path))
-    save(outdir / "input.wav", waveform)
-    for name, item in explanation.classes.items():
-        if item.audio is not None:
-            save(outdir / f"{name}.wav", item.audio, subtype="FLOAT")
-            save(outdir / f"{name}.rest.wav", item.complement, subtype="FLOAT")
-    write_report(explanation, waveform, outdir)
+    stream(path)  # checks the file before any output is opened
+    with ExitStack() as outputs:
+        explanation = explainer.explain(lambda: stream(path), uri, str(path), sink=_FileSink(outdir, outputs))
+    write_report(explanation, outdir)
     document = explanation.to_json()
     write_json(outdir / EXPLANATION, document)
     return document
+
+
+class _FileSink:
+    """An :class:`~proxyseg.explain.windows.AudioSink` that writes each piece of an explanation's audio to its file in ``outdir`` as it comes.
+
+    The files are written under temporary names, renamed into place when ``outputs`` closes
+    normally and removed otherwise; the input as 16-bit PCM, the explanations as 32-bit float
+    (so that a class's audio and its rest add back to the input exactly).
+    """
+
+    def __init__(self, outdir: Path, outputs: ExitStack):
+        self.outdir, self.outputs, self.files = Path(outdir), outputs, {}
+
+    def input(self, samples: np.ndarray) -> None:
+        self._file("input", "PCM_16").write(samples)
+
+    def explained(self, name: str, kept: np.ndarray, rest: np.ndarray) -> None:
+        self._file(name, "FLOAT").write(kept)
+        self._file(f"{name}.rest", "FLOAT").write(rest)
+
+    def _file(self, name: str, subtype: str) -> sf.SoundFile:
+        if name not in self.files:
+            partial = self.outputs.enter_context(atomic_output(self.outdir / f"{name}.wav"))
+            self.files[name] = self.outputs.enter_context(sf.SoundFile(partial, "w", SAMPLE_RATE, 1, subtype))
+        return self.files[name]

@@ -71,10 +71,20 @@ def global_relevance(activations: np.ndarray, weights: np.ndarray, frames: np.nd
         chosen = np.broadcast_to(frames.reshape(frames.shape[0], -1), (activations.shape[1], classes)).astype(float)
         counts = chosen.sum(axis=0)
         means = (activations @ chosen) / np.maximum(counts, 1)
+    return relevance_of_means(means, weights)
+
+
+def relevance_of_means(means: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``r[k, c]`` from the mean activations ``z`` ``(component, class)`` over each class's frames.
+
+    Examples
+    --------
+    >>> relevance_of_means(np.array([[1.0], [1.0]]), np.array([[2.0, -1.0]]))[:, 0]
+    array([ 1. , -0.5])
+    """
     contributions = means * weights.T  # (component, class)
     peaks = contributions.max(axis=0)
-    scale = np.where(peaks > 0, peaks, np.inf)
-    return contributions / scale
+    return contributions / np.where(peaks > 0, peaks, np.inf)
 
 
 def relevant_components(relevance: np.ndarray, threshold: float = 0.5) -> list[np.ndarray]:
@@ -104,11 +114,6 @@ def third_octave_bands() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     band_of_bin = np.searchsorted(upper, BIN_FREQUENCIES)
     used, band_of_bin = np.unique(band_of_bin, return_inverse=True)
     return lower[used], upper[used], band_of_bin
-
-
-def reference_spectrum(activations: np.ndarray, dictionary: np.ndarray) -> np.ndarray:
-    """``W · z``, ``(freq,)``, with ``z`` the mean activation ``(component,)`` over all frames."""
-    return dictionary @ activations.mean(axis=1)
 
 
 def band(prototype: np.ndarray, reference: np.ndarray) -> tuple[float, float]:

@@ -16,29 +16,25 @@ from pathlib import Path
 from urllib.parse import quote
 
 import numpy as np
-import torch
 from matplotlib.figure import Figure  # without pyplot: no GUI backend, no global state
 
 from proxyseg.atomic import write_text
 from proxyseg.explain.explanation import Explanation
 from proxyseg.explain.relevance import BIN_FREQUENCIES, time_frequency_map
-from proxyseg.features import nmf_spectrogram
 from proxyseg.labels import CLASSES, FRAME_STEP
 
 COLOURS = {"speech": "#1f77b4", "music": "#d62728", "noise": "#7f7f7f", "overlap": "#9467bd"}
 
 
-def write_report(explanation: Explanation, waveform: np.ndarray, outdir: str | Path) -> Path:
-    """Write ``outdir/report.html`` for ``explanation`` of ``waveform`` (16 kHz); its path.
+def write_report(explanation: Explanation, outdir: str | Path) -> Path:
+    """Write ``outdir/report.html`` for ``explanation``; its path.
 
     The audio players expect ``input.wav`` and ``<class>.wav`` in ``outdir`` (``proxyseg
     explain`` writes them).
     """
     outdir = Path(outdir)
-    with torch.inference_mode():
-        spectrogram = nmf_spectrogram()(torch.from_numpy(np.ascontiguousarray(waveform))[None])[0].numpy()
     figures = {
-        "tracks": _figure(_tracks, explanation, spectrogram),
+        "tracks": _figure(_tracks, explanation),
         "relevance": _figure(_relevance, explanation),
         "prototypes": _figure(_prototypes, explanation),
         "maps": _figure(_maps, explanation),
@@ -61,27 +57,38 @@ def _present(explanation: Explanation) -> list[str]:
     return [name for name in CLASSES if name in explanation.classes]
 
 
-def _tracks(figure, explanation: Explanation, spectrogram: np.ndarray) -> None:
+def _tracks(figure, explanation: Explanation) -> None:
     names = _present(explanation)
     axes = figure.subplots(1 + len(names), 1, sharex=True, height_ratios=[3] + [1] * len(names))
-    frames = spectrogram.shape[1]
-    end = frames * FRAME_STEP
-    axes[0].imshow(spectrogram, origin="lower", aspect="auto", cmap="magma", extent=(0, end, 0, BIN_FREQUENCIES[-1]))
+    end = explanation.spectrogram.shape[1] * explanation.column_step
+    axes[0].imshow(explanation.spectrogram, origin="lower", aspect="auto", cmap="magma",
+                   extent=(0, end, 0, BIN_FREQUENCIES[-1]))
     axes[0].set_ylabel("frequency (Hz)")
     axes[0].set_title("Input: log-power spectrogram, and what the teacher and the proxy decide")
-    times = np.arange(explanation.proxy_probabilities.shape[0]) * FRAME_STEP
+    # Long files: one point per column of the spectrogram (the mean of its frames).
+    factor = round(explanation.column_step / FRAME_STEP)
+    segments, teacher, proxy = (_pooled(values.astype(np.float32), factor) for values in
+                                (explanation.segments, explanation.teacher_probabilities, explanation.proxy_probabilities))
+    times = np.arange(len(segments)) * explanation.column_step
     for axis, name in zip(axes[1:], names):
         column = CLASSES.index(name)
-        axis.fill_between(times, 0, explanation.segments[:, column], step="post", color=COLOURS[name], alpha=0.25,
+        axis.fill_between(times, 0, segments[:, column], step="post", color=COLOURS[name], alpha=0.25,
                           label="proxy segments")
-        axis.plot(times, explanation.teacher_probabilities[:, column], color="black", lw=1, label="teacher")
-        axis.plot(times, explanation.proxy_probabilities[:, column], color=COLOURS[name], lw=1, ls="--",
-                  label="proxy")
+        axis.plot(times, teacher[:, column], color="black", lw=1, label="teacher")
+        axis.plot(times, proxy[:, column], color=COLOURS[name], lw=1, ls="--", label="proxy")
         axis.set_ylim(0, 1.05)
         axis.set_ylabel(name)
     axes[1].legend(loc="upper right", ncols=3, fontsize="small")
     axes[-1].set_xlabel("time (s)")
     axes[-1].set_xlim(0, end)
+
+
+def _pooled(values: np.ndarray, factor: int) -> np.ndarray:
+    """Means of ``factor`` consecutive rows of ``values`` ``(frame, dim)`` (a last partial group included)."""
+    if factor <= 1:
+        return values
+    groups = np.arange(len(values)) // factor
+    return np.stack([np.bincount(groups, column) / np.bincount(groups) for column in values.T], axis=1)
 
 
 def _relevance(figure, explanation: Explanation) -> None:
@@ -128,7 +135,7 @@ def _draw_prototypes(figure, spectra: dict[str, tuple], reference_label: str) ->
 def _maps(figure, explanation: Explanation) -> None:
     names = _present(explanation)
     axes = np.atleast_1d(figure.subplots(len(names), 1, sharex=True))
-    end = explanation.activations.shape[1] * FRAME_STEP
+    end = explanation.activations.shape[1] * explanation.column_step
     for axis, name in zip(axes, names):
         column = CLASSES.index(name)
         item = explanation.classes[name]
@@ -161,7 +168,7 @@ def _page(explanation: Explanation, figures: dict[str, str]) -> str:
     players = ['<figure><figcaption>input</figcaption><audio controls src="input.wav"></audio></figure>']
     players += [f'<figure><figcaption>{name}: what its components account for</figcaption>'
                 f'<audio controls src="{name}.wav"></audio></figure>'
-                for name, item in explanation.classes.items() if item.audio is not None]
+                for name, item in explanation.classes.items() if item.tested]
     sentences = "".join(f'<li class="faithfulness" data-class="{name}">{escape(_sentence(name, item))}</li>'
                         for name, item in explanation.classes.items())
     images = "".join(f'<section id="{key}"><img alt="{key}" src="{uri}"></section>' for key, uri in figures.items())
