@@ -132,7 +132,7 @@ def test_segment_with_the_shipped_teacher_writes_one_file_per_input(tiny_corpus,
     result = run("segment", str(audio), str(tmp_path / "missing.wav"), "-o", str(tmp_path / "out"),
                  "--format", output_format)
     assert result.returncode == 1  # one input failed ...
-    assert result.stderr.strip() == f"proxyseg: error: {tmp_path / 'missing.wav'}: no such file"
+    assert result.stderr.strip() == f"proxyseg: error: {tmp_path / 'missing.wav'}: no such file or folder"
     written = tmp_path / "out" / f"{audio.stem}.{extension}"  # ... the other was processed
     annotation = read_annotation(written, output_format)
     assert set(annotation.labels()) <= {"speech", "music", "noise", "overlap"}

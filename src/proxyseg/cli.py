@@ -371,9 +371,13 @@ def _training_options(command):
         click.option("--seed", type=int, default=0, show_default=True),
         click.option("--no-resume", is_flag=True, help="Start afresh even if OUTDIR holds a checkpoint."),
         click.option("--accelerator", default="cpu", show_default=True, help="Lightning accelerator (cpu, gpu, auto)."),
-        click.option("--devices", default="auto", show_default=True, help="Lightning devices (a number, or auto)."),
-        click.option("--num-nodes", type=click.IntRange(min=1), default=1, show_default=True),
-        click.option("--strategy", default="auto", show_default=True, help="Lightning strategy, e.g. ddp."),
+        click.option("--devices", default="auto", show_default=True,
+                     help="Devices (processes on cpu) per node: a number, GPU indices such as 0,1, or auto."),
+        click.option("--num-nodes", type=click.IntRange(min=1), default=1, show_default=True,
+                     help="Machines running this same command (see NODE_RANK, MASTER_ADDR, MASTER_PORT)."),
+        click.option("--strategy", default="auto", show_default=True,
+                     help="Lightning strategy: ddp (what auto picks for several devices) runs this command again "
+                          "once per extra device; only rank 0 saves."),
         click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
     ]
     for option in reversed(options):
@@ -407,7 +411,8 @@ def train_teacher_command(corpora: tuple[Path, ...], outdir: Path, features: str
     from proxyseg.training.teacher import train_teacher
 
     trained = train_teacher(corpora, outdir, features=features, ssl_model=ssl_model, **_trainer_arguments(**training))
-    _stdout.print(f"teacher written to {trained.path}")
+    if trained is not None:  # None in the other processes of a DDP run
+        _stdout.print(f"teacher written to {trained.path}")
 
 
 @train.command("proxy")
@@ -442,7 +447,8 @@ def train_proxy_command(corpus: Path, teacher: str, outdir: Path, features: str,
                           dictionary=dictionary, joint=joint_dictionary, rank=rank, repeats=repeats,
                           weights=loss_weights, ssl_model=ssl_model, teacher_cache=teacher_cache,
                           **_trainer_arguments(**training))
-    _stdout.print(f"proxy written to {trained.path}")
+    if trained is not None:  # None in the other processes of a DDP run
+        _stdout.print(f"proxy written to {trained.path}")
 
 
 @cli.group()

@@ -15,7 +15,8 @@ class DistillationTraining(L.LightningModule):
 
     Logs ``train/loss`` and, on validation, ``val/loss``, its terms ``val/kd``,
     ``val/reconstruction``, ``val/sparsity``, and ``val/agreement``: the share of (frame,
-    class) cells where proxy and teacher take the same decision at 0.5.
+    class) cells where proxy and teacher take the same decision at 0.5. Under DDP the
+    validation figures cover every process's share of the set.
 
     Parameters
     ----------
@@ -53,6 +54,13 @@ class DistillationTraining(L.LightningModule):
         self.log("train/loss", terms["loss"], prog_bar=True, batch_size=batch[0].shape[0])
         return terms["loss"]
 
+    def setup(self, stage: str) -> None:
+        """Give every process rank 0's ``W``: under DDP only rank 0 learns it (see
+        :func:`~proxyseg.training.proxy.train_proxy`)."""
+        atoms = self.trainer.strategy.broadcast(self.model.atoms.detach().clone(), src=0)
+        with torch.no_grad():
+            self.model.atoms.copy_(atoms)
+
     def on_validation_epoch_start(self) -> None:
         self.agreement.zero_()
 
@@ -60,13 +68,14 @@ class DistillationTraining(L.LightningModule):
         terms, logits, teacher, mask = self._terms(batch)
         size = batch[0].shape[0]
         for name, value in terms.items():
-            self.log(f"val/{name}", value, prog_bar=name in ("loss", "kd"), batch_size=size)
+            self.log(f"val/{name}", value, prog_bar=name in ("loss", "kd"), batch_size=size, sync_dist=True)
         agree = ((logits > 0) == (teacher > 0.5)) & mask
         self.agreement += torch.stack([agree.sum(), mask.expand_as(agree).sum()]).to(self.agreement.dtype)
 
     def on_validation_epoch_end(self) -> None:
-        agreeing, cells = self.agreement
-        self.log("val/agreement", agreeing / cells.clamp(min=1), prog_bar=True)
+        agreeing, cells = self.trainer.strategy.reduce(self.agreement, reduce_op="sum")
+        # Summed over the processes, the same in all; sync_dist averages equal values.
+        self.log("val/agreement", agreeing / cells.clamp(min=1), prog_bar=True, sync_dist=True)
 
     def configure_optimizers(self):
         parameters = [parameter for parameter in self.model.parameters() if parameter.requires_grad]

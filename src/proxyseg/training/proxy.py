@@ -14,7 +14,6 @@ import torch
 from rich.progress import Progress
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save_file
-from torch.utils.data import DataLoader
 
 from proxyseg.artefacts import CONFIG, WEIGHTS, LoadedModel, resolve, save_model, specification
 from proxyseg.atomic import atomic_output, write_json
@@ -136,7 +135,7 @@ def train_proxy(corpus: str | Path, teacher: str | Path, output: str | Path, *, 
                 chunk_duration: float = 4.0, batch_size: int = 64, learning_rate: float = 1e-3,
                 max_epochs: int = 1000, max_minutes: float | None = None, patience: int = 20, seed: int = 0,
                 resume: bool = True, progress: bool = True, accelerator: str = "cpu", devices="auto",
-                num_nodes: int = 1, strategy: str = "auto") -> LoadedModel:
+                num_nodes: int = 1, strategy: str = "auto") -> LoadedModel | None:
     """Distil ``teacher`` into a :class:`~proxyseg.models.proxy.ProxySegmenter`; save it to ``output``.
 
     The teacher runs once over every train and dev file (its outputs are cached); the proxy
@@ -179,7 +178,15 @@ def train_proxy(corpus: str | Path, teacher: str | Path, output: str | Path, *, 
         Where to keep the teacher's outputs (default ``output/teacher-outputs``).
     chunk_duration, batch_size, learning_rate, max_epochs, max_minutes, patience, seed, resume, progress,
     accelerator, devices, num_nodes, strategy
-        As for :func:`~proxyseg.training.teacher.train_teacher`.
+        As for :func:`~proxyseg.training.teacher.train_teacher`. Under DDP, the teacher's pass
+        and the dictionary are done before the other processes start (``ddp`` starts them
+        when training begins); they read the teacher's outputs from the cache and receive ``W``
+        from rank 0, and only rank 0 saves, after training.
+
+    Returns
+    -------
+    LoadedModel or None
+        The trained proxy; None in the other processes of a DDP run.
     """
     output = Path(output)
     splits = audio_splits(corpus)
@@ -200,31 +207,28 @@ def train_proxy(corpus: str | Path, teacher: str | Path, output: str | Path, *, 
         raise ModelError(f"cannot build the proxy: {error}") from None
     if features == "teacher":
         model.features.teacher.load_state_dict(teacher_model.state_dict())
+    training = Training(output, "val/kd", "min", max_epochs=max_epochs, max_minutes=max_minutes, patience=patience,
+                        progress=progress, accelerator=accelerator, devices=devices, num_nodes=num_nodes,
+                        strategy=strategy)
 
     outputs = TeacherOutputs(black_box, teacher, Path(teacher_cache) if teacher_cache else output / "teacher-outputs",
                              hidden=features == "teacher")
-    with progress_bar(progress) as bar:
+    with progress_bar(progress and training.is_global_zero) as bar:
         train_files = distillation_files(splits["train"], outputs, black_box.classes, bar)
         dev_files = distillation_files(splits["dev"], outputs, black_box.classes, bar)
     train_set = ChunkDataset(train_files, chunk_duration, random_offsets=True)
     dev_set = ChunkDataset(dev_files, chunk_duration)
-    if atoms is None and not joint:
+    if atoms is None and not joint and training.is_global_zero:  # the others receive it (DistillationTraining.setup)
         atoms = _learn_dictionary(corpus, train_files, rank, sparsity, seed)
     if atoms is not None:
         model.set_dictionary(torch.from_numpy(atoms.atoms))
 
-    training = Training(output, "val/kd", "min", max_epochs=max_epochs, max_minutes=max_minutes, patience=patience,
-                        steps_per_epoch=len(train_set) // batch_size, progress=progress, accelerator=accelerator,
-                        devices=devices, num_nodes=num_nodes, strategy=strategy)
     with warnings.catch_warnings():
         # A frozen feature extractor (the teacher's network) is in evaluation mode on purpose.
         warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode")
-        is_main = training.fit(DistillationTraining(model, weights, learning_rate),
-                               DataLoader(train_set, batch_size=batch_size, shuffle=True,
-                                          drop_last=len(train_set) > batch_size),
-                               DataLoader(dev_set, batch_size=batch_size), resume)
-    if not is_main:
-        return LoadedModel(model.eval(), "proxy_segmenter", black_box.classes)
+        if not training.fit(DistillationTraining(model, weights, learning_rate), train_set, dev_set, batch_size,
+                            resume):
+            return None  # under DDP, rank 0 saves the proxy
     training.load_best(model)
 
     binarization = black_box.loaded.binarization if isinstance(black_box, NeuralTeacher) else {}
@@ -239,6 +243,7 @@ def train_proxy(corpus: str | Path, teacher: str | Path, output: str | Path, *, 
     summary = training.summary()
     write_json(output / "training.json", {
         "corpus": str(corpus), "teacher": str(teacher), "seed": seed, "epochs": summary["epochs"],
+        "processes": summary["processes"],
         "best_checkpoint": summary["best_checkpoint"], "best_dev_kd": summary["best_score"],
         "train_files": len(train_files), "dev_files": len(dev_files),
         "dev_fidelity": {name: vars(scores[name]) for name in black_box.classes},

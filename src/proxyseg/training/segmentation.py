@@ -14,7 +14,9 @@ class SegmentationTraining(L.LightningModule):
     """Trains a model returning ``{"logits": (batch, frame, class)}`` with masked BCE.
 
     Logs ``train/loss``, ``val/loss``, and frame-level ``val/f1_<class>`` at threshold 0.5
-    plus their mean over the classes present in the validation set, ``val/f1``.
+    plus their mean over the classes present in the validation set, ``val/f1``. Under DDP the
+    validation figures cover every process's share of the set, so that all processes agree on
+    the best epoch, on stopping and on the learning rate.
 
     Parameters
     ----------
@@ -47,19 +49,20 @@ class SegmentationTraining(L.LightningModule):
 
     def validation_step(self, batch, batch_index: int) -> None:
         loss, logits, targets, mask = self._loss(batch)
-        self.log("val/loss", loss, prog_bar=True, batch_size=batch[0].shape[0])
+        self.log("val/loss", loss, prog_bar=True, batch_size=batch[0].shape[0], sync_dist=True)
         predicted, actual = logits > 0, targets > 0.5
         for row, cells in enumerate((predicted & actual, predicted & ~actual, ~predicted & actual)):
             self.counts[row] += (cells & mask).sum(dim=(0, 1))
 
     def on_validation_epoch_end(self) -> None:
-        tp, fp, fn = self.counts
+        tp, fp, fn = self.trainer.strategy.reduce(self.counts, reduce_op="sum")
         f1 = 2 * tp / (2 * tp + fp + fn).clamp(min=1)
         present = (tp + fn) > 0
+        # Summed over the processes, the scores are the same in all; sync_dist averages equal values.
         for index, name in enumerate(CLASSES):
             if present[index]:
-                self.log(f"val/f1_{name}", f1[index])
-        self.log("val/f1", f1[present].mean() if present.any() else f1.new_zeros(()), prog_bar=True)
+                self.log(f"val/f1_{name}", f1[index], sync_dist=True)
+        self.log("val/f1", f1[present].mean() if present.any() else f1.new_zeros(()), prog_bar=True, sync_dist=True)
 
     def configure_optimizers(self):
         optimizer = torch.optim.Adam(self.model.parameters(), lr=self.learning_rate)

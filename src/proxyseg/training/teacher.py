@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import lightning as L
-from torch.utils.data import DataLoader
 
 from proxyseg.artefacts import LoadedModel, save_model, specification
 from proxyseg.atomic import write_json
@@ -29,7 +28,7 @@ def train_teacher(corpora: str | Path | Sequence[str | Path], output: str | Path
                   ssl_model: str | None = None, repeats: int = 5, chunk_duration: float = 4.0, batch_size: int = 64, learning_rate: float = 1e-3,
                   max_epochs: int = 1000, max_minutes: float | None = None, patience: int = 20, seed: int = 0,
                   resume: bool = True, progress: bool = True, accelerator: str = "cpu", devices="auto",
-                  num_nodes: int = 1, strategy: str = "auto") -> LoadedModel:
+                  num_nodes: int = 1, strategy: str = "auto") -> LoadedModel | None:
     """Train a :class:`~proxyseg.models.tcn.TCNSegmenter` on corpora and save it to ``output``.
 
     Training uses the ``train`` split with the augmentation of :mod:`proxyseg.training.augment`;
@@ -61,12 +60,14 @@ def train_teacher(corpora: str | Path | Sequence[str | Path], output: str | Path
     progress
         Show Lightning's progress bar.
     accelerator, devices, num_nodes, strategy
-        Passed to ``lightning.Trainer`` (e.g. several GPUs with ``strategy="ddp"``).
+        Passed to ``lightning.Trainer``. Several devices or nodes train with ``strategy="ddp"``,
+        which runs the calling script again in one process per extra device: only rank 0 tunes
+        and saves the model, after training.
 
     Returns
     -------
-    LoadedModel
-        The trained model with its tuned binarisation.
+    LoadedModel or None
+        The trained model with its tuned binarisation; None in the other processes of a DDP run.
     """
     corpora = [Corpus(path) for path in ([corpora] if isinstance(corpora, (str, Path)) else corpora)]
     output = Path(output)
@@ -75,6 +76,9 @@ def train_teacher(corpora: str | Path | Sequence[str | Path], output: str | Path
         model = TCNSegmenter(features=features, n_mels=n_mels, repeats=repeats, ssl_model=ssl_model)
     except ValueError as error:
         raise ModelError(f"cannot build the teacher: {error}") from None
+    training = Training(output, "val/f1", "max", max_epochs=max_epochs, max_minutes=max_minutes, patience=patience,
+                        progress=progress, accelerator=accelerator, devices=devices, num_nodes=num_nodes,
+                        strategy=strategy)
     train_files = [file for corpus in corpora for file in load_split(corpus, "train")]
     dev_files = [file for corpus in corpora for file in load_split(corpus, "dev")]
     if not train_files or not dev_files:
@@ -82,14 +86,8 @@ def train_teacher(corpora: str | Path | Sequence[str | Path], output: str | Path
     classes = tuple(name for name in CLASSES if any(name in corpus.classes for corpus in corpora))
     train_set = ChunkDataset(train_files, chunk_duration, random_offsets=True, augmentation=Augmentation())
     dev_set = ChunkDataset(dev_files, chunk_duration)
-    training = Training(output, "val/f1", "max", max_epochs=max_epochs, max_minutes=max_minutes, patience=patience,
-                        steps_per_epoch=len(train_set) // batch_size, progress=progress, accelerator=accelerator,
-                        devices=devices, num_nodes=num_nodes, strategy=strategy)
-    is_main = training.fit(SegmentationTraining(model, learning_rate),
-                           DataLoader(train_set, batch_size=batch_size, shuffle=True, drop_last=True),
-                           DataLoader(dev_set, batch_size=batch_size), resume)
-    if not is_main:  # under DDP, one process tunes and saves the model
-        return LoadedModel(model.eval(), "tcn_segmenter", classes)
+    if not training.fit(SegmentationTraining(model, learning_rate), train_set, dev_set, batch_size, resume):
+        return None  # under DDP, rank 0 tunes and saves the model
     training.load_best(model)
 
     teacher = NeuralTeacher(LoadedModel(model, "tcn_segmenter", classes))
@@ -102,6 +100,7 @@ def train_teacher(corpora: str | Path | Sequence[str | Path], output: str | Path
     summary = training.summary()
     write_json(output / "training.json", {
         "corpora": [str(corpus.root) for corpus in corpora], "seed": seed, "epochs": summary["epochs"],
+        "processes": summary["processes"],
         "best_checkpoint": summary["best_checkpoint"], "best_dev_f1": summary["best_score"],
         "train_files": len(train_files), "dev_files": len(dev_files),
         "options": {"features": features, "n_mels": n_mels, "ssl_model": ssl_model, "repeats": repeats,

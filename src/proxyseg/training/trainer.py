@@ -1,16 +1,29 @@
-"""The Lightning trainer shared by ``train teacher`` and ``train proxy``: checkpoints, logs, stopping."""
+"""The Lightning trainer shared by ``train teacher`` and ``train proxy``: checkpoints, logs, stopping.
+
+Several devices or nodes train with Lightning's ``ddp`` strategy, which runs the command (or
+the Python script) again in one process per extra device. Every process builds the data and
+the model; only rank 0 saves the results (:attr:`Training.is_global_zero`). Strategies that
+fork or spawn workers from a running interpreter (``ddp_spawn``, ``ddp_fork``,
+``ddp_notebook``) are refused: they pickle the decoded corpus, and they hand back only part
+of the training state (the weights, not the epochs run or the best score).
+"""
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from pathlib import Path
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+from lightning.fabric.utilities.exceptions import MisconfigurationException
+from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.strategies.launchers import _MultiProcessingLauncher
 from torch import nn
+from torch.utils.data import DataLoader, Dataset
 
+from proxyseg.errors import ProxysegError
 from proxyseg.training.checkpoint import SafetensorsCheckpointIO
 
 CHECKPOINTS = "checkpoints"
@@ -19,6 +32,19 @@ CHECKPOINTS = "checkpoints"
 class _Checkpoint(ModelCheckpoint):
     # The files are safetensors (see SafetensorsCheckpointIO), and named so.
     FILE_EXTENSION = ".safetensors"
+
+
+class _SeedPerProcess(Callback):
+    """Under DDP, process ``r`` draws its random chunks and augmentation from ``seed + r``.
+
+    Every process starts from the run's seed, so that they build the same model; without this,
+    they would also draw the same chunk offsets and augmentations. A single process keeps its
+    random stream as it was.
+    """
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.world_size > 1:
+            torch.manual_seed(torch.initial_seed() + trainer.global_rank)
 
 
 class Training:
@@ -38,43 +64,70 @@ class Training:
         higher (``max``) or lower (``min``) is better.
     max_epochs, max_minutes, patience
         Stopping: at most this many epochs, this much wall-clock time, or epochs without progress.
-    steps_per_epoch
-        Used to log a few times per epoch.
     progress
         Show Lightning's progress bar.
     accelerator, devices, num_nodes, strategy
         Passed to ``lightning.Trainer``.
+
+    Raises
+    ------
+    ProxysegError
+        Lightning refuses these options, or the strategy spawns or forks its processes.
     """
 
     def __init__(self, output: Path, monitor: str, mode: str, *, max_epochs: int, max_minutes: float | None,
-                 patience: int, steps_per_epoch: int, progress: bool, accelerator: str = "cpu", devices="auto",
-                 num_nodes: int = 1, strategy: str = "auto"):
+                 patience: int, progress: bool, accelerator: str = "cpu", devices="auto", num_nodes: int = 1,
+                 strategy: str = "auto"):
         self.output = Path(output)
         self.best = _Checkpoint(dirpath=self.output / CHECKPOINTS, filename="best", monitor=monitor, mode=mode)
         last = _Checkpoint(dirpath=self.output / CHECKPOINTS, save_top_k=0, save_last=True,
                            save_on_train_epoch_end=True)
-        self.trainer = L.Trainer(
-            accelerator=accelerator, devices=devices, num_nodes=num_nodes, strategy=strategy,
-            max_epochs=max_epochs, max_time=timedelta(minutes=max_minutes) if max_minutes else None,
-            callbacks=[self.best, last, EarlyStopping(monitor, mode=mode, patience=patience)],
-            plugins=[SafetensorsCheckpointIO()], logger=CSVLogger(self.output, name="logs"),
-            enable_progress_bar=progress, enable_model_summary=False, default_root_dir=self.output,
-            log_every_n_steps=max(1, min(50, steps_per_epoch)), deterministic=True, num_sanity_val_steps=0,
-        )
+        try:
+            self.trainer = L.Trainer(
+                accelerator=accelerator, devices=devices, num_nodes=num_nodes, strategy=strategy,
+                max_epochs=max_epochs, max_time=timedelta(minutes=max_minutes) if max_minutes else None,
+                callbacks=[self.best, last, EarlyStopping(monitor, mode=mode, patience=patience), _SeedPerProcess()],
+                plugins=[SafetensorsCheckpointIO()], logger=CSVLogger(self.output, name="logs"),
+                enable_progress_bar=progress, enable_model_summary=False, default_root_dir=self.output,
+                deterministic=True, num_sanity_val_steps=0,
+            )
+        except (MisconfigurationException, ValueError, TypeError, ImportError) as error:
+            raise ProxysegError(f"cannot set up training: {str(error).splitlines()[0]}") from None
+        if isinstance(self.trainer.strategy.launcher, _MultiProcessingLauncher):
+            raise ProxysegError(f"strategy {strategy!r} spawns or forks its processes (as Lightning does in "
+                                "notebooks): train on several devices with strategy 'ddp', from the command line "
+                                "or a script")
+
+    @property
+    def is_global_zero(self) -> bool:
+        """Whether this process is rank 0, the one that prepares shared data and saves results.
+
+        Known before :meth:`fit`: under ``ddp`` the other processes of this node start only then.
+        """
+        return self.trainer.is_global_zero
 
     @property
     def last_path(self) -> Path:
         return self.output / CHECKPOINTS / "last.safetensors"
 
-    def fit(self, module: L.LightningModule, train_loader, dev_loader, resume: bool) -> bool:
-        """Train ``module``; resume from the last checkpoint if asked and present.
+    def fit(self, module: L.LightningModule, train_set: Dataset, dev_set: Dataset, batch_size: int,
+            resume: bool) -> bool:
+        """Train ``module`` on shuffled batches of ``train_set``, validating on ``dev_set``; resume
+        from the last checkpoint if asked and present.
+
+        Under DDP, Lightning gives each process its share of both sets (a
+        ``DistributedSampler``, shuffled anew each epoch from the seed); the last, partial
+        batch of a process is dropped unless it is its only one.
 
         Returns
         -------
         bool
             Whether this process is the one that should save results (rank 0 under DDP).
         """
-        self.trainer.fit(module, train_loader, dev_loader,
+        per_process = math.ceil(len(train_set) / self.trainer.world_size)
+        self.trainer.log_every_n_steps = max(1, min(50, per_process // batch_size))
+        train_loader = DataLoader(train_set, batch_size=batch_size, shuffle=True, drop_last=per_process > batch_size)
+        self.trainer.fit(module, train_loader, DataLoader(dev_set, batch_size=batch_size),
                          ckpt_path=str(self.last_path) if resume and self.last_path.exists() else None)
         return self.trainer.is_global_zero
 
@@ -88,7 +141,8 @@ class Training:
         return best
 
     def summary(self) -> dict:
-        """Epochs run and the best checkpoint with its score, for ``training.json``."""
+        """Epochs run, processes, and the best checkpoint with its score, for ``training.json``."""
         score = self.best.best_model_score
-        return {"epochs": self.trainer.current_epoch, "best_checkpoint": Path(self.best.best_model_path).name or None,
+        return {"epochs": self.trainer.current_epoch, "processes": self.trainer.world_size,
+                "best_checkpoint": Path(self.best.best_model_path).name or None,
                 "best_score": float(score) if isinstance(score, torch.Tensor) else score}
