@@ -35,7 +35,7 @@ import torch
 
 from proxyseg import __version__
 from proxyseg.artefacts import LoadedModel, load_model
-from proxyseg.explain.listening import component_mask, separate
+from proxyseg.explain.listening import Separator, component_mask
 from proxyseg.explain.relevance import BIN_FREQUENCIES, band, prototypes, relevance_of_means, relevant_components
 from proxyseg.explain.windows import AudioSink, MemorySink, Pooled, Window, windows
 from proxyseg.errors import ModelError
@@ -250,12 +250,13 @@ class Explainer:
         for window in windows(blocks(), self.window_samples):
             activations = self._proxy(window, cache).hidden.T
             span = slice(window.first_frame, window.first_frame + activations.shape[1])
+            separate = Separator(window.samples)
             for column in tested:
-                kept, rest = separate(window.samples, component_mask(activations, dictionary, chosen[column]))
+                kept, rest = separate(component_mask(activations, dictionary, chosen[column]))
                 sink.explained(CLASSES[column], kept[:window.owned], rest[:window.owned])
                 where = detected[span, column]
                 if where.any():
-                    audios = [rest, kept] + [separate(window.samples, component_mask(activations, dictionary, drawn))[1]
+                    audios = [rest, kept] + [separate(component_mask(activations, dictionary, drawn))[1]
                                              for drawn in draws[column]]
                     after[column] += [self.teacher.predict(audio).probabilities[where, column].sum() for audio in audios]
         classes = {}

@@ -82,17 +82,27 @@ def to_synthesis_grid(mask: np.ndarray, synthesis_frames: int) -> np.ndarray:
     return np.stack([np.interp(synthesis_centres, feature_centres, row) for row in mask])
 
 
+class Separator:
+    """The synthesis STFT of one waveform ``(samples,)``, computed once, and what any mask keeps of it."""
+
+    def __init__(self, waveform: np.ndarray):
+        self.waveform = np.asarray(waveform, dtype=np.float32)
+        self.spectrum = stft(self.waveform)
+
+    def __call__(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The audio a mask ``(freq, feature frame)`` keeps, and its complement (which sums with it to the input).
+
+        Returns
+        -------
+        tuple of np.ndarray
+            ``(kept, rest)``, each ``(samples,)`` float32 at 16 kHz. The STFT inverts exactly, so
+            the rest is the input minus what is kept.
+        """
+        gains = np.clip(to_synthesis_grid(mask, self.spectrum.shape[1]), 0.0, 1.0)
+        kept = istft(self.spectrum * gains, self.waveform.shape[0])
+        return kept, self.waveform - kept
+
+
 def separate(waveform: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The audio a mask ``(freq, feature frame)`` keeps, and its complement (which sums with it to the input).
-
-    Returns
-    -------
-    tuple of np.ndarray
-        ``(kept, rest)``, each ``(samples,)`` float32 at 16 kHz.
-    """
-    spectrum = stft(waveform)
-    gains = np.clip(to_synthesis_grid(mask, spectrum.shape[1]), 0.0, 1.0)
-    kept = istft(spectrum * gains, waveform.shape[0])
-    rest = istft(spectrum * (1.0 - gains), waveform.shape[0])
-    return kept, rest
-
+    """``Separator(waveform)(mask)``: the audio a mask keeps of ``waveform``, and the rest."""
+    return Separator(waveform)(mask)
