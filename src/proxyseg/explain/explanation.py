@@ -307,7 +307,7 @@ def _faithfulness(before: np.ndarray, after_sums: np.ndarray) -> dict[str, float
     """The figures of a class from the teacher's probabilities on its detected frames ``(frame,)``
     and the sums of its probabilities on them after: the rest, the kept audio, each random draw."""
     count, start = len(before), float(before.mean())
-    rest, kept, *random = (start - value / count for value in after_sums)
+    rest, kept, *random = (start - float(value) / count for value in after_sums)
     return {"teacher_probability": round(start, 4), "removal_drop": round(rest, 4),
             "random_removal_drop": round(float(np.mean(random)), 4) if random else None,
             "keep_only": round(kept, 4)}

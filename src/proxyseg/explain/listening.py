@@ -57,16 +57,15 @@ def component_mask(activations: np.ndarray, dictionary: np.ndarray, components: 
 
 def stft(waveform: np.ndarray) -> np.ndarray:
     """Complex STFT for resynthesis, ``(257, frame)``; frame ``j`` is centred on sample ``128 j``."""
-    signal = torch.from_numpy(np.ascontiguousarray(waveform, dtype=np.float64))
-    return torch.stft(signal, N_FFT, SYNTHESIS_HOP, window=torch.hann_window(N_FFT, dtype=torch.float64),
-                      center=True, return_complex=True).numpy()
+    signal = torch.from_numpy(np.ascontiguousarray(waveform, dtype=np.float32))
+    return torch.stft(signal, N_FFT, SYNTHESIS_HOP, window=torch.hann_window(N_FFT), center=True,
+                      return_complex=True).numpy()
 
 
 def istft(spectrum: np.ndarray, length: int) -> np.ndarray:
     """Inverse of :func:`stft`, ``length`` samples (float32)."""
-    return torch.istft(torch.from_numpy(spectrum), N_FFT, SYNTHESIS_HOP,
-                       window=torch.hann_window(N_FFT, dtype=torch.float64), center=True,
-                       length=length).numpy().astype(np.float32)
+    return torch.istft(torch.from_numpy(spectrum), N_FFT, SYNTHESIS_HOP, window=torch.hann_window(N_FFT),
+                       center=True, length=length).numpy()
 
 
 def to_synthesis_grid(mask: np.ndarray, synthesis_frames: int) -> np.ndarray:
@@ -75,11 +74,14 @@ def to_synthesis_grid(mask: np.ndarray, synthesis_frames: int) -> np.ndarray:
     Feature frame ``i`` is centred on sample ``320 i + 200``; synthesis frame ``j`` on ``128 j``.
     Before the first and after the last feature frame the nearest one holds.
     """
-    feature_centres = np.arange(mask.shape[1]) * HOP_LENGTH + WIN_LENGTH / 2
-    synthesis_centres = np.arange(synthesis_frames) * SYNTHESIS_HOP
     if mask.shape[1] == 0:
-        return np.zeros((mask.shape[0], synthesis_frames))
-    return np.stack([np.interp(synthesis_centres, feature_centres, row) for row in mask])
+        return np.zeros((mask.shape[0], synthesis_frames), dtype=mask.dtype)
+    # Where each synthesis frame falls on the feature frames, as a fractional index.
+    position = np.clip((np.arange(synthesis_frames) * SYNTHESIS_HOP - WIN_LENGTH / 2) / HOP_LENGTH, 0, mask.shape[1] - 1)
+    before = np.floor(position).astype(int)
+    after = np.minimum(before + 1, mask.shape[1] - 1)
+    share = (position - before).astype(mask.dtype)
+    return mask[:, before] * (1 - share) + mask[:, after] * share
 
 
 class Separator:
@@ -98,7 +100,7 @@ class Separator:
             ``(kept, rest)``, each ``(samples,)`` float32 at 16 kHz. The STFT inverts exactly, so
             the rest is the input minus what is kept.
         """
-        gains = np.clip(to_synthesis_grid(mask, self.spectrum.shape[1]), 0.0, 1.0)
+        gains = np.clip(to_synthesis_grid(mask.astype(np.float32), self.spectrum.shape[1]), 0.0, 1.0)
         kept = istft(self.spectrum * gains, self.waveform.shape[0])
         return kept, self.waveform - kept
 
