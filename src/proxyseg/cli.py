@@ -247,9 +247,11 @@ def segment(audio: tuple[Path, ...], outdir: Path, output_format: str, model: st
 @click.option("--random-draws", type=click.IntRange(min=0), default=5, show_default=True,
               help="Random component sets removed for the faithfulness baseline.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--window", type=click.FloatRange(min=10), default=300.0, show_default=True,
+              help="Seconds of audio explained at a time: memory grows with it, not with the file.")
 @_batch_options
 def explain(audio: tuple[Path, ...], outdir: Path, model: str, threshold: float, random_draws: int, seed: int,
-            jobs: int, overwrite: bool, shard: tuple[int, int] | None, quiet: bool) -> None:
+            window: float, jobs: int, overwrite: bool, shard: tuple[int, int] | None, quiet: bool) -> None:
     """Explain the segmentation of AUDIO in the frequency domain.
 
     For one audio file: writes OUTDIR/explanation.json (relevant components, relevance, prototype
@@ -272,7 +274,8 @@ def explain(audio: tuple[Path, ...], outdir: Path, model: str, threshold: float,
     if load_model(model).type != "proxy_segmenter":  # said once, before any file
         raise ModelError(f"{model}: this model has no NMF bottleneck to explain; give a proxy model")
     single = len(audio) == 1 and not audio[0].is_dir() and audio[0].suffix.lower() not in LIST_SUFFIXES
-    task = ExplainTask(model, outdir, single, threshold=threshold, random_draws=random_draws, seed=seed)
+    task = ExplainTask(model, outdir, single, threshold=threshold, random_draws=random_draws, seed=seed,
+                       window=window)
     report, todo, failures = _run_batch(task, audio, jobs, overwrite, shard, quiet, "explaining")
     if single:
         for document in report.results.values():
