@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
-import time
 from itertools import cycle
 from pathlib import Path
 
@@ -42,23 +40,21 @@ def write_long_file(corpus: Corpus, hours: float, path: Path) -> None:
                 return
 
 
+#: Run by a fresh interpreter that imports nothing else: the peak resident memory of a child
+#: (``ru_maxrss``) starts from its parent's at ``fork``, so the parent must stay small.
+MEASURE = """
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"wall": time.perf_counter() - start, "cpu": usage.ru_utime + usage.ru_stime,
+                  "peak_mb": usage.ru_maxrss / 1024}))
+"""
+
+
 def measure(command: list[str]) -> dict:
-    """Run ``command``; its wall time, CPU time and peak resident memory (it must be the only child)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    return {"wall": wall, "cpu": cpu, "peak_mb": after.ru_maxrss / 1024}
-
-
-def measure_alone(command: list[str]) -> dict:
-    """:func:`measure` from a fresh Python process: the children's ``ru_maxrss`` is the largest of any
-    child so far, so each command gets a parent of its own."""
-    script = ("import json, sys; sys.path.insert(0, %r); from long_files import measure; "
-              "print(json.dumps(measure(sys.argv[1:])))") % str(Path(__file__).parent)
-    result = subprocess.run([sys.executable, "-c", script, *command], check=True, capture_output=True, text=True)
+    """Run ``command``; its wall time, CPU time and peak resident memory."""
+    result = subprocess.run([sys.executable, "-c", MEASURE, *command], check=True, capture_output=True, text=True)
     return json.loads(result.stdout)
 
 
@@ -85,7 +81,7 @@ def main() -> None:
             if not audio.exists():
                 write_long_file(corpus, hours, audio)
             arguments = [command, str(audio), "-o", str(work / f"{command}-{hours:g}h"), "--model", args.model]
-            figures = measure_alone(proxyseg + arguments)
+            figures = measure(proxyseg + arguments)
             seconds = hours * 3600
             lines.append(f"| {command} | {hours:g} | {figures['peak_mb']:.0f} | {figures['cpu']:.1f} | "
                          f"{1000 * figures['cpu'] / seconds:.2f} | {figures['wall']:.1f} |")

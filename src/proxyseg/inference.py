@@ -52,7 +52,8 @@ class SlidingInference:
     def __call__(self, waveform: np.ndarray) -> dict[str, np.ndarray]:
         """Outputs for a 16 kHz waveform ``(samples,)``: a dict of float32 ``(frame, dim)``."""
         pieces: dict[str, list[np.ndarray]] = {}
-        for outputs in self.stream([waveform]):
+        step = frame_samples(self.chunk_frames, self.chunk_frames + 1)[0]  # blocks of a chunk: no large copies
+        for outputs in self.stream(waveform[start:start + step] for start in range(0, max(len(waveform), 1), step)):
             for name, value in outputs.items():
                 pieces.setdefault(name, []).append(value)
         return {name: np.concatenate(parts) for name, parts in pieces.items()}
