@@ -80,8 +80,10 @@ class Training:
                  strategy: str = "auto"):
         self.output = Path(output)
         self.best = _Checkpoint(dirpath=self.output / CHECKPOINTS, filename="best", monitor=monitor, mode=mode)
-        last = _Checkpoint(dirpath=self.output / CHECKPOINTS, save_top_k=0, save_last=True,
-                           save_on_train_epoch_end=True)
+        # The latest epoch under a fixed name, every epoch. (Lightning's save_last writes "last"
+        # only when another checkpoint is saved in the same step.)
+        last = _Checkpoint(dirpath=self.output / CHECKPOINTS, filename="last", monitor=None, save_top_k=1,
+                           save_on_train_epoch_end=True, enable_version_counter=False)
         try:
             self.trainer = L.Trainer(
                 accelerator=accelerator, devices=devices, num_nodes=num_nodes, strategy=strategy,
