@@ -103,3 +103,24 @@ def test_explain_shards_then_summarises_the_whole_set(inputs, tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert len(summary["files"]) == 5 and (out / "report.html").exists()
     assert all((out / uri / "explanation.json").exists() for uri in summary["files"])
+
+
+def test_output_names_never_leave_the_output_folder(tmp_path):
+    from proxyseg.tasks import ExplainTask, SegmentTask
+
+    folder = tmp_path / "in" / "a b"
+    folder.mkdir(parents=True)
+    for name in ("é è.wav", "..wav", "...wav", ".hidden.wav"):
+        (folder / name).write_bytes(b"")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "...wav").write_bytes(b"")
+    listing = tmp_path / "lists" / "up.txt"
+    listing.parent.mkdir()
+    listing.write_text("../elsewhere/...wav\n")
+    found = collect([tmp_path / "in", listing])
+    assert len(found.jobs) == 5 and not found.errors
+    out = (tmp_path / "out").resolve()
+    segment, explain = SegmentTask("proxy", out, "rttm"), ExplainTask("proxy", out)
+    for job in found.jobs:
+        assert segment.output(job).resolve().parent.is_relative_to(out)
+        assert explain.folder(job).resolve().is_relative_to(out) and explain.folder(job).resolve() != out

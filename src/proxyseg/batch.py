@@ -67,13 +67,22 @@ def _expand(inputs: Iterable[Path], errors: list[str]):
             files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
             if not files:
                 errors.append(f"{path}: no audio file in this folder")
-            yield from ((file, file.relative_to(path).with_suffix("").as_posix()) for file in files)
+            yield from ((file, (file.parent.relative_to(path) / _name(file)).as_posix()) for file in files)
         elif path.suffix.lower() in LIST_SUFFIXES and path.is_file():
             yield from _expand(_listed(path), errors)
         elif path.exists():
-            yield path, path.stem  # reading it tells what is wrong with it, if anything
+            yield path, _name(path)  # reading it tells what is wrong with it, if anything
         else:
             errors.append(f"{path}: no such file or folder")
+
+
+def _name(path: Path) -> str:
+    """A file's stem, or its whole name when the stem is only dots (``...wav`` would name ``..``).
+
+    >>> _name(Path("a/news.wav")), _name(Path("...wav"))
+    ('news', '...wav')
+    """
+    return path.stem if path.stem.strip(".") else path.name
 
 
 def _listed(path: Path) -> list[Path]:

@@ -273,7 +273,7 @@ def _store_teacher(teacher: str | Path, output: Path) -> str:
     if isinstance(teacher, str) and teacher in OFF_THE_SHELF:
         return teacher
     source, copy = resolve(teacher), output / TEACHER_DIR
-    copy.mkdir(parents=True, exist_ok=True)
     for name in (CONFIG, WEIGHTS):
-        shutil.copyfile(source / name, copy / name)
+        with atomic_output(copy / name) as partial:
+            shutil.copyfile(source / name, partial)
     return TEACHER_DIR
