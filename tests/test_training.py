@@ -63,6 +63,15 @@ def test_training_resumes_from_its_last_checkpoint(trained, tiny_corpus):
     assert {int(row.split(",")[0]) for row in rows} == {2}
 
 
+def test_training_is_deterministic_for_a_seed(tiny_corpus, tmp_path):
+    for run in ("first", "second"):
+        train_teacher(tiny_corpus.root, tmp_path / run, max_epochs=2, seed=7, **TINY)
+    weights = [(tmp_path / run / "model.safetensors").read_bytes() for run in ("first", "second")]
+    assert weights[0] == weights[1]
+    thresholds = [json.loads((tmp_path / run / "config.json").read_text())["binarization"] for run in ("first", "second")]
+    assert thresholds[0] == thresholds[1]
+
+
 def test_chunked_inference_equals_whole_file(trained):
     loaded = load_model(trained)
     waveform = np.random.default_rng(0).standard_normal(16000 * 7).astype(np.float32) * 0.1
