@@ -79,10 +79,7 @@ class SlidingInference:
                     pending.append(np.asarray(block, dtype=np.float32))
             buffer = np.concatenate(pending)
             if ended:
-                total = num_feature_frames(offset + len(buffer))
-                if total == 0:
-                    raise ValueError(f"a waveform of {offset + len(buffer)} samples is shorter than one 25 ms "
-                                     f"frame ({WIN_LENGTH} samples)")
+                total = _frames_of(offset + len(buffer))
                 if first >= total:
                     return
                 last = min(last, total)
@@ -125,7 +122,7 @@ class WindowedInference:
 
     def __call__(self, waveform: np.ndarray) -> dict[str, np.ndarray]:
         """Outputs for a 16 kHz waveform ``(samples,)``: a dict of float32 ``(frame, dim)``."""
-        total = _frames_of(waveform)
+        total = _frames_of(waveform.shape[0])
         starts = list(range(0, max(total - self.window_frames, 0) + 1, self.step_frames))
         if starts[-1] + self.window_frames < total:
             starts.append(total - self.window_frames)
@@ -141,10 +138,11 @@ class WindowedInference:
         return {name: total_value / np.maximum(counts, 1) for name, total_value in sums.items()}
 
 
-def _frames_of(waveform: np.ndarray) -> int:
-    total = num_feature_frames(waveform.shape[0])
+def _frames_of(samples: int) -> int:
+    """Feature frames of ``samples`` samples; a ValueError when there is not even one."""
+    total = num_feature_frames(samples)
     if total == 0:
-        raise ValueError(f"a waveform of {waveform.shape[0]} samples is shorter than one 25 ms frame (400 samples)")
+        raise ValueError(f"a waveform of {samples} samples is shorter than one 25 ms frame ({WIN_LENGTH} samples)")
     return total
 
 

@@ -242,7 +242,7 @@ class Explainer:
         chosen = relevant_components(relevance, self.threshold)
         # 3. Per window: the audio of each class's components, and the teacher on what is left.
         rng = np.random.default_rng(self.seed)
-        tested = [column for column, name in enumerate(CLASSES)
+        tested = [column for column in range(len(CLASSES))
                   if class_mask[column] and detected[:, column].any() and len(chosen[column])]
         draws = {column: [rng.choice(len(weights[0]), size=len(chosen[column]), replace=False)
                           for _ in range(self.random_draws)] for column in tested}

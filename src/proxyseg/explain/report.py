@@ -21,6 +21,7 @@ from matplotlib.figure import Figure  # without pyplot: no GUI backend, no globa
 from proxyseg.atomic import write_text
 from proxyseg.explain.explanation import Explanation
 from proxyseg.explain.relevance import BIN_FREQUENCIES, time_frequency_map
+from proxyseg.explain.windows import Pooled
 from proxyseg.labels import CLASSES, FRAME_STEP
 
 COLOURS = {"speech": "#1f77b4", "music": "#d62728", "noise": "#7f7f7f", "overlap": "#9467bd"}
@@ -84,11 +85,10 @@ def _tracks(figure, explanation: Explanation) -> None:
 
 
 def _pooled(values: np.ndarray, factor: int) -> np.ndarray:
-    """Means of ``factor`` consecutive rows of ``values`` ``(frame, dim)`` (a last partial group included)."""
-    if factor <= 1:
-        return values
-    groups = np.arange(len(values)) // factor
-    return np.stack([np.bincount(groups, column) / np.bincount(groups) for column in values.T], axis=1)
+    """Means of ``factor`` consecutive rows of ``values`` ``(frame, dim)``, as the explanation pools its columns."""
+    pooled = Pooled(factor)
+    pooled.add(values.T)
+    return pooled.result().T
 
 
 def _relevance(figure, explanation: Explanation) -> None:
