@@ -12,9 +12,9 @@ components are kept, the mean number of relevant components, and the bands found
 their quartiles). Then whether the bands match what the teacher is sensitive to: each third-octave
 band is filtered out of the input in turn and the drop of the teacher's probability measured; per
 class, the mean drop per third-octave inside the proxy's band against outside it, and the
-third-octaves whose removal hurts the teacher most. Then the paper's reading, checked on these files: speech relies on about
-100 Hz – 1 kHz, music on 200 Hz – 4 kHz; for each, in how many files the band's centre (geometric
-mean of its edges) lies inside the paper's range.
+third-octaves whose removal hurts the teacher most. Then the paper's reading, checked on these
+files: speech relies on about 100 Hz – 1 kHz, music on 200 Hz – 4 kHz; for each, in how many files
+the band's centre (geometric mean of its edges) lies inside the paper's range.
 """
 
 from __future__ import annotations
@@ -29,9 +29,10 @@ from reporting import publish  # benchmarks/reporting.py, beside this script
 from proxyseg.audio import load
 from proxyseg.corpus.manifest import Corpus
 from proxyseg.explain.explanation import Explainer
-from proxyseg.explain.listening import separate
+from proxyseg.explain.listening import Separator
 from proxyseg.explain.relevance import third_octave_bands
 from proxyseg.labels import CLASSES
+from proxyseg.progress import progress_bar
 
 #: The bands Mariotte et al. read from their class prototypes (Hz).
 PAPER_BANDS = {"speech": (100.0, 1000.0), "music": (200.0, 4000.0)}
@@ -45,11 +46,26 @@ def third_octave_sensitivity(teacher, waveform: np.ndarray, explanation) -> np.n
     counts = np.maximum(frames.sum(axis=0), 1)
     before = (explanation.teacher_probabilities * frames).sum(axis=0) / counts  # (class,)
     drops = np.zeros((len(lower), frames.shape[1]))
+    separate = Separator(waveform)  # one STFT for every band
     for index in range(len(lower)):
         mask = np.repeat((band_of_bin == index)[:, None].astype(float), explanation.activations.shape[1], axis=1)
-        _, rest = separate(waveform, mask)
+        _, rest = separate(mask)
         drops[index] = before - (teacher.predict(rest).probabilities * frames).sum(axis=0) / counts
     return drops
+
+
+def add_rows(rows: dict[str, list[dict]], explanation, sensitivity: np.ndarray, lower: np.ndarray,
+             upper: np.ndarray) -> None:
+    """A row per class whose faithfulness was measured: its figures, its band, the sensitivity in and out of it."""
+    for name, item in explanation.classes.items():
+        if item.tested:
+            inside = (lower >= item.band_hz[0]) & (upper <= item.band_hz[1])  # (band,)
+            drops = sensitivity[:, CLASSES.index(name)]
+            rows.setdefault(name, []).append({
+                **item.faithfulness, "components": len(item.components), "low": item.band_hz[0],
+                "high": item.band_hz[1], "sensitivity": drops,
+                "inside": drops[inside].mean() if inside.any() else np.nan,
+                "outside": drops[~inside].mean() if not inside.all() else np.nan})
 
 
 def main() -> None:
@@ -66,19 +82,13 @@ def main() -> None:
     rows: dict[str, list[dict]] = {}
     uris = corpus.uris(args.split)
     lower, upper, _ = third_octave_bands()
-    for uri in uris:
-        waveform = load(corpus.audio_path(uri))
-        explanation = explainer(waveform, uri)
-        sensitivity = third_octave_sensitivity(explainer.teacher, waveform, explanation)  # (band, class)
-        for name, item in explanation.classes.items():
-            if item.tested:
-                inside = (lower >= item.band_hz[0]) & (upper <= item.band_hz[1])  # (band,)
-                drops = sensitivity[:, CLASSES.index(name)]
-                rows.setdefault(name, []).append({
-                    **item.faithfulness, "components": len(item.components), "low": item.band_hz[0],
-                    "high": item.band_hz[1], "sensitivity": drops,
-                    "inside": drops[inside].mean() if inside.any() else np.nan,
-                    "outside": drops[~inside].mean() if not inside.all() else np.nan})
+    with progress_bar() as bar:
+        for uri in bar.track(uris, description="explaining"):
+            waveform = load(corpus.audio_path(uri))
+            explanation = explainer(waveform, uri)
+            sensitivity = third_octave_sensitivity(explainer.teacher, waveform, explanation)  # (band, class)
+            add_rows(rows, explanation, sensitivity, lower, upper)
+
     lines = [f"**{args.corpus.name}, {args.split} split ({len(uris)} files), model {args.model}, "
              f"{args.random_draws} random draws**", "",
              "| class | files | removal drop | random removal drop | ratio | keep-only drop | relevant components "
