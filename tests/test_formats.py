@@ -150,6 +150,15 @@ def test_rttm_line_format(tmp_path):
     )
 
 
+def test_whitespace_in_a_uri_is_written_as_underscores(tmp_path):
+    annotation = make((0.0, 1.0, "speech"), uri="réunion du 3\tfévrier")
+    write_rttm(tmp_path / "a.rttm", annotation)
+    write_uem(tmp_path / "a.uem", Timeline([Segment(0.0, 2.0)], uri="réunion du 3\tfévrier"))
+    assert list(read_rttm(tmp_path / "a.rttm")) == ["réunion_du_3_février"]
+    assert list(read_uem(tmp_path / "a.uem")) == ["réunion_du_3_février"]
+    assert annotation.uri == "réunion du 3\tfévrier"  # the caller's annotation is left alone
+
+
 def test_read_rttm_multiple_uris(tmp_path):
     path = tmp_path / "all.rttm"
     first = make((0.0, 1.0, "speech"), uri="a")
@@ -309,7 +318,7 @@ def test_failed_write_keeps_old_file_and_leaves_no_temp_file(tmp_path):
     path = tmp_path / "a.rttm"
     path.write_text("old content")
     with pytest.raises(ValueError, match="spaces"):
-        write_rttm(path, make((0.0, 1.0, "speech"), uri="has space"))
+        write_rttm(path, make((0.0, 1.0, "two words")))
     with pytest.raises(ValueError, match="tabs"):
         tabbed = make((0.0, 1.0, "a\tb"))
         write_annotation(tmp_path / "a.txt", tabbed, "audacity", classes=["a\tb"])

@@ -15,12 +15,19 @@ from proxyseg.formats._parsing import check_interval, parse_number, read_text
 
 
 def _with_uris(items, kind: type) -> list:
+    """``items`` as a list, each with a uri that fits one space-separated field (whitespace becomes ``_``)."""
     items = [items] if isinstance(items, kind) else list(items)
+    written = []
     for item in items:
         # pyannote would write "<NA>", which reads back as a missing value.
         if not item.uri:
             raise ValueError(f"every {kind.__name__} needs a uri to be written, got {item.uri!r}")
-    return items
+        field = "_".join(item.uri.split())
+        if field != item.uri:
+            item = item.copy()
+            item.uri = field
+        written.append(item)
+    return written
 
 
 def write_rttm(path: str | os.PathLike, annotations: Annotation | Iterable[Annotation]) -> None:
@@ -32,7 +39,8 @@ def write_rttm(path: str | os.PathLike, annotations: Annotation | Iterable[Annot
         Output file.
     annotations : Annotation or iterable of Annotation
         One line ``SPEAKER <uri> 1 <start> <duration> <NA> <NA> <label> <NA> <NA>`` per
-        track, times in seconds with 3 decimals. Uris are required.
+        track, times in seconds with 3 decimals. Uris are required; whitespace in a uri is written
+        as ``_`` (fields are space-separated).
     """
     buffer = io.StringIO()
     for annotation in _with_uris(annotations, Annotation):
@@ -119,7 +127,7 @@ def write_uem(path: str | os.PathLike, timelines: Timeline | Iterable[Timeline])
         Output file.
     timelines : Timeline or iterable of Timeline
         One line ``<uri> 1 <start> <end>`` per segment, times with 3 decimals. Uris
-        are required.
+        are required; whitespace in a uri is written as ``_``.
     """
     buffer = io.StringIO()
     for timeline in _with_uris(timelines, Timeline):
