@@ -74,7 +74,9 @@ def save_model(directory: str | Path, model: nn.Module, *, classes: tuple[str, .
     Parameters
     ----------
     directory
-        Created if needed; both files are written atomically.
+        Created if needed; both files are written atomically, ``config.json`` last (an earlier
+        one is removed first, so that a run killed in between leaves no model rather than a
+        mismatched one).
     model
         An instance of a class of :data:`MODEL_TYPES` with a ``get_config()`` method.
     classes
@@ -101,6 +103,8 @@ def save_model(directory: str | Path, model: nn.Module, *, classes: tuple[str, .
         "specification": spec or specification(chunk_duration=4.0),
     }
     state = {name: tensor.detach().contiguous() for name, tensor in model.state_dict().items()}
+    # The configuration goes last: a directory holding one holds the weights that go with it.
+    (directory / CONFIG).unlink(missing_ok=True)
     with atomic_output(directory / WEIGHTS) as partial:
         save_file(state, str(partial))
     write_json(directory / CONFIG, config)

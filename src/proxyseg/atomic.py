@@ -2,11 +2,14 @@
 
 Every file proxyseg writes goes through :func:`atomic_output`: the content is written under a
 hidden temporary name in the target's folder (so the final rename stays within one file
-system), then renamed over the target; on any failure the temporary file is removed.
+system), then renamed over the target; on any failure the temporary file is removed. A process
+killed outright (SIGKILL, power loss) cannot remove it: the next complete write of the same target
+removes such leftovers.
 """
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import tempfile
@@ -38,7 +41,8 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp{path.suffix}")
+    prefix, suffix = f".{path.name}.", f".tmp{path.suffix}"
+    descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=suffix)
     os.close(descriptor)
     partial = Path(name)
     try:
@@ -48,6 +52,8 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+    for leftover in path.parent.glob(glob.escape(prefix) + "*" + glob.escape(suffix)):
+        leftover.unlink(missing_ok=True)  # of an earlier write of ``path`` killed outright
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:

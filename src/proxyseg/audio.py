@@ -3,19 +3,29 @@
 Every waveform inside proxyseg is float32 mono at :data:`SAMPLE_RATE`. This module turns
 any file libsndfile decodes into that form, block by block so memory does not grow with
 the file, and every way a file can be unusable into a :mod:`proxyseg.errors` type.
+
+A file that decodes only in part (truncated, or with damaged stretches the decoder skips) is
+used for what decodes, with one :class:`~proxyseg.errors.DamagedAudioWarning` saying so: the
+signs are libsndfile's own log of the file (chunk sizes beyond the file's end, Ogg holes), the
+MPEG decoder's complaints, and fewer samples decoded than the header announces.
 """
 
 from __future__ import annotations
 
+import io
 import math
 import os
+import re
+import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 import soxr
+from wurlitzer import pipes
 
 from proxyseg.atomic import atomic_output
 from proxyseg.errors import (
@@ -24,6 +34,7 @@ from proxyseg.errors import (
     AudioNotFoundError,
     AudioTooShortError,
     CorruptAudioError,
+    DamagedAudioWarning,
     EmptyAudioError,
 )
 
@@ -41,6 +52,15 @@ _KNOWN_EXTENSIONS = frozenset(
 )
 # Suffixes whose container name differs from the suffix itself.
 _FORMAT_ALIASES = {"aif": "AIFF", "oga": "OGG"}
+# Lines of libsndfile's log of a file that mean part of it is missing or damaged: a chunk size
+# beyond the file's end ("data : 128000 (should be 63978)", "*** Chunk size ... > file length"),
+# Ogg pages skipped, a hole, or a stream cut before its end.
+_DAMAGE_IN_LOG = re.compile(r".*(should be|^\*\*\*|Corrupted|hole|lacks an end-of-stream|Junk after).*", re.MULTILINE)
+# Decoded lengths within this share of the header's are taken as equal (MP3 headers estimate).
+_LENGTH_TOLERANCE = 0.01
+#: Largest sample magnitude taken (60 dB above full scale): floating-point audio is on the [-1, 1]
+#: scale, and much larger samples are integers stored as floats or garbage, not sound to segment.
+MAX_AMPLITUDE = 1000.0
 
 
 @dataclass(frozen=True)
@@ -48,8 +68,9 @@ class AudioInfo:
     """What an audio file holds, read from its header without decoding it.
 
     ``num_samples`` counts frames (one sample per channel) at the native
-    ``sample_rate``; ``format`` and ``subtype`` are libsndfile's names, e.g. ``"WAV"``
-    and ``"PCM_16"``.
+    ``sample_rate``, as the header announces them; ``format`` and ``subtype`` are
+    libsndfile's names, e.g. ``"WAV"`` and ``"PCM_16"``; ``damage`` is the first sign
+    that the file is truncated or damaged, if its header shows one.
 
     Examples
     --------
@@ -63,6 +84,7 @@ class AudioInfo:
     num_samples: int
     format: str
     subtype: str
+    damage: str | None = None
 
     @property
     def duration(self) -> float:
@@ -104,13 +126,20 @@ def info(path: str | Path) -> AudioInfo:
     if path.stat().st_size == 0:
         raise EmptyAudioError(path, "empty file (0 bytes)")
     try:
-        header = sf.info(str(path))
+        with _decoder_messages() as complaints:
+            header = sf.info(str(path))
     except sf.LibsndfileError as error:
-        raise _undecodable(path, error) from error
+        raise _undecodable(path, _message(error)) from error
+    if header.format == "RAW":
+        # libsndfile's last resort for a header it does not recognise: a guess, not a decoding.
+        raise _undecodable(path, "header not recognised")
     if header.frames <= 0:
         raise EmptyAudioError(path, "contains no audio samples")
+    damage = _first_line(complaints.getvalue()) or _first_line(
+        "\n".join(match.group(0) for match in _DAMAGE_IN_LOG.finditer(header.extra_info))
+    )
     return AudioInfo(
-        path, header.samplerate, header.channels, header.frames, header.format, header.subtype
+        path, header.samplerate, header.channels, header.frames, header.format, header.subtype, damage
     )
 
 
@@ -146,9 +175,16 @@ def stream(
     ------
     AudioError
         As :func:`info`; :class:`AudioTooShortError` below ``min_duration``; while
-        iterating, :class:`CorruptAudioError` on a decoding error or a NaN or inf sample.
+        iterating, :class:`CorruptAudioError` on a decoding error, a NaN or infinite sample,
+        or one beyond :data:`MAX_AMPLITUDE`.
     ValueError
         If ``sample_rate`` or ``block_duration`` is not positive.
+
+    Warns
+    -----
+    DamagedAudioWarning
+        Once the last block is read, if the file is truncated or damaged (see the module's
+        documentation): the blocks are what could be decoded.
     """
     if sample_rate <= 0 or block_duration <= 0:
         raise ValueError("sample_rate and block_duration must be positive")
@@ -169,13 +205,23 @@ def _blocks(described: AudioInfo, sample_rate: int, block_frames: int) -> Iterat
         resampler = soxr.ResampleStream(
             described.sample_rate, sample_rate, 1, dtype="float32", quality="HQ"
         )
+    decoded, damage = 0, [described.damage]
     try:
-        with sf.SoundFile(str(path)) as audio:
+        with _decoder_messages() as complaints:
+            audio = sf.SoundFile(str(path))
+        damage.append(_first_line(complaints.getvalue()))
+        with audio:
             # Read until libsndfile returns nothing rather than trusting the header's frame
             # count, which is an estimate for some compressed formats.
-            while len(data := audio.read(block_frames, dtype="float32", always_2d=True)):
-                if not np.isfinite(data).all():
-                    raise CorruptAudioError(path, "contains NaN or infinite samples")
+            while True:
+                with _decoder_messages() as complaints:
+                    data = audio.read(block_frames, dtype="float32", always_2d=True)
+                damage.append(_first_line(complaints.getvalue()))
+                if not len(data):
+                    break
+                if problem := _unusable(data):
+                    raise CorruptAudioError(path, problem)
+                decoded += len(data)
                 mono = np.ascontiguousarray(data.mean(axis=1, dtype=np.float32))
                 block = mono if resampler is None else resampler.resample_chunk(mono)
                 if len(block):
@@ -187,6 +233,53 @@ def _blocks(described: AudioInfo, sample_rate: int, block_frames: int) -> Iterat
         tail = resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
         if len(tail):
             yield tail
+    if decoded < (1 - _LENGTH_TOLERANCE) * described.num_samples:
+        damage.append(f"its header announces {described.duration:.3f} s")
+    if signs := list(dict.fromkeys(sign for sign in damage if sign)):
+        warnings.warn(DamagedAudioWarning(path, f"damaged or truncated ({'; '.join(signs)}); the "
+                                                f"{decoded / described.sample_rate:.3f} s that decode are used"),
+                      stacklevel=2)
+
+
+def as_waveform(samples: np.ndarray | list[float]) -> np.ndarray:
+    """Check that ``samples`` are a waveform the models can take; them as float32 ``(samples,)``.
+
+    Raises
+    ------
+    ValueError
+        If they are not 1-D, not floating point (integer PCM must be scaled to [-1, 1] first),
+        or hold a NaN or infinite sample, or one beyond :data:`MAX_AMPLITUDE`.
+
+    Examples
+    --------
+    >>> as_waveform([0.0, 0.5]).dtype
+    dtype('float32')
+    >>> as_waveform(np.zeros((2, 8)))
+    Traceback (most recent call last):
+    ...
+    ValueError: a waveform is mono, of shape (samples,), not (2, 8): mix the channels down first, e.g. with .mean(axis=0)
+    """
+    array = np.asarray(samples)
+    if array.ndim != 1:
+        raise ValueError(f"a waveform is mono, of shape (samples,), not {array.shape}: mix the channels down "
+                         "first, e.g. with .mean(axis=0)")
+    if not np.issubdtype(array.dtype, np.floating):
+        raise ValueError(f"a waveform holds floating-point samples in [-1, 1], not {array.dtype}"
+                         + (f": divide by {2 ** (8 * array.dtype.itemsize - 1)}" if np.issubdtype(array.dtype, np.signedinteger) else ""))
+    if problem := _unusable(array):
+        raise ValueError(f"the waveform {problem}")
+    return array.astype(np.float32, copy=False)
+
+
+def _unusable(samples: np.ndarray) -> str | None:
+    """Why the models cannot take these decoded ``samples``, if they cannot."""
+    if not np.isfinite(samples).all():
+        return "contains NaN or infinite samples"
+    peak = float(np.abs(samples).max(initial=0.0))
+    if peak > MAX_AMPLITUDE:
+        return (f"has samples of {peak:.3g}, {20 * math.log10(peak):.0f} dB above full scale: floating-point "
+                "audio is on the [-1, 1] scale (integer samples stored as floats?)")
+    return None
 
 
 def load(
@@ -267,15 +360,29 @@ def save(
         sf.write(str(partial), waveform, sample_rate, subtype=subtype, format=container)
 
 
-def _undecodable(path: Path, error: sf.LibsndfileError) -> AudioError:
+def _undecodable(path: Path, reason: str) -> AudioError:
     extension = path.suffix.lower().lstrip(".")
     if extension in _KNOWN_EXTENSIONS:
-        return CorruptAudioError(
-            path, f"cannot be decoded as {extension.upper()}: {_message(error)}"
-        )
+        return CorruptAudioError(path, f"cannot be decoded as {extension.upper()}: {reason}")
     others = sorted(_KNOWN_EXTENSIONS.difference(_COMMON_EXTENSIONS))
     readable = ", ".join([*_COMMON_EXTENSIONS, *others])
     return AudioFormatError(path, f"unknown audio format; readable formats: {readable}")
+
+
+@contextmanager
+def _decoder_messages() -> Iterator[io.StringIO]:
+    """Capture what libsndfile's decoders print on the process's stderr (libmpg123 reports damaged
+    MPEG frames there), so that it becomes one warning instead of lines of C library chatter."""
+    with pipes(stdout=None, stderr=io.StringIO()) as (_, captured):
+        yield captured
+
+
+def _first_line(text: str) -> str | None:
+    """The first non-blank line of ``text``, stripped of a decoder's ``Note:``/``Warning:`` prefix."""
+    for line in text.splitlines():
+        if line := re.sub(r"^\s*(Note|Warning|\[[^]]*\] \w+):\s*", "", line).strip():
+            return " ".join(line.split())
+    return None
 
 
 def _message(error: sf.LibsndfileError) -> str:

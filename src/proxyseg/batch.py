@@ -13,6 +13,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import traceback
+import warnings
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Protocol
 
 from proxyseg.audio import AUDIO_SUFFIXES
-from proxyseg.errors import ProxysegError
+from proxyseg.errors import DamagedAudioWarning, ProxysegError
 from proxyseg.progress import progress_bar
 
 LIST_SUFFIXES = frozenset({".txt", ".lst"})
@@ -131,11 +132,13 @@ class Task(Protocol):
 
 @dataclass
 class Report:
-    """What a batch run did: the results of the files processed, the files skipped and the failures."""
+    """What a batch run did: the results of the files processed, the files skipped, the failures,
+    and the warnings the files raised (each once)."""
 
     results: dict[str, object] = field(default_factory=dict)
     skipped: list[Job] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def run(task: Task, jobs: list[Job], workers: int = 1, overwrite: bool = False, progress: bool = True,
@@ -144,7 +147,8 @@ def run(task: Task, jobs: list[Job], workers: int = 1, overwrite: bool = False, 
 
     Jobs whose outputs exist are skipped unless ``overwrite``. A job that raises is recorded as a
     failure (one line: the message of a :class:`~proxyseg.errors.ProxysegError` or ``OSError``,
-    the type and message of anything else) and the others go on.
+    the type and message of anything else) and the others go on. Warnings a job raises are
+    collected into the report (from worker processes too), each message once per job.
     """
     report = Report()
     todo = []
@@ -152,11 +156,12 @@ def run(task: Task, jobs: list[Job], workers: int = 1, overwrite: bool = False, 
         (todo if overwrite or not task.done(job) else report.skipped).append(job)
     with progress_bar(progress) as bar:
         advance = bar.add_task(label, total=len(todo))
-        for job, outcome in _outcomes(task, todo, workers):
+        for job, (outcome, raised) in _outcomes(task, todo, workers):
             if isinstance(outcome, _Failed):
                 report.failures.append(outcome.message)
             else:
                 report.results[job.uri] = outcome
+            report.warnings.extend(raised)
             bar.advance(advance)
     return report
 
@@ -201,7 +206,15 @@ def _attempt_in_worker(job: Job):
     return _attempt(_worker_task, job)
 
 
-def _attempt(task: Task, job: Job):
+def _attempt(task: Task, job: Job) -> tuple[object, list[str]]:
+    """``(result or _Failed, the distinct messages of the warnings raised)`` of ``task`` on ``job``."""
+    with warnings.catch_warnings(record=True) as raised:
+        warnings.filterwarnings("always", category=DamagedAudioWarning)  # every pass over a file warns
+        outcome = _outcome(task, job)
+    return outcome, list(dict.fromkeys(str(warning.message) for warning in raised))
+
+
+def _outcome(task: Task, job: Job):
     try:
         return task(job)
     except ProxysegError as error:

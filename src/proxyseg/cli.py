@@ -80,6 +80,8 @@ def info_command(audio: tuple[Path, ...]) -> None:
             continue
         click.echo(f"{path}\t{described.duration:.3f}\t{described.sample_rate}\t{described.channels}\t"
                    f"{described.format}/{described.subtype}")
+        if described.damage:
+            click.echo(f"proxyseg: warning: {path}: damaged or truncated ({described.damage})", err=True)
     if failures:
         raise click.exceptions.Exit(1)
 
@@ -206,6 +208,8 @@ def _run_batch(task, inputs: tuple[Path, ...], jobs: int, overwrite: bool, shard
     if report.skipped:
         click.echo(f"proxyseg: {len(report.skipped)} of {len(todo)} files skipped: their outputs exist "
                    "(--overwrite to redo them)", err=True)
+    for message in report.warnings:
+        click.echo(f"proxyseg: warning: {message}", err=True)
     for message in found.errors + report.failures:
         click.echo(f"proxyseg: error: {message}", err=True)
     return report, todo, len(found.errors) + len(report.failures)

@@ -51,6 +51,22 @@ class AudioTooShortError(AudioError):
     """The file is shorter than one analysis frame."""
 
 
+class DamagedAudioWarning(UserWarning):
+    """An audio file that decodes only in part (truncated, or damaged stretches skipped): what
+    decodes is used, and this says so.
+
+    Parameters
+    ----------
+    path, reason
+        As for :class:`AudioError`.
+    """
+
+    def __init__(self, path: str | Path, reason: str):
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
 class LabelFormatError(ProxysegError):
     """An annotation file (RTTM, UEM, CSV, ...) that cannot be parsed."""
 

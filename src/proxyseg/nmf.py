@@ -75,8 +75,10 @@ class Dictionary:
         return codes.T.astype(np.float32)
 
     def save(self, directory: str | Path) -> Path:
-        """Write ``dictionary.safetensors`` + ``dictionary.json`` into ``directory``."""
+        """Write ``dictionary.safetensors`` + ``dictionary.json`` into ``directory``, the JSON last (an
+        earlier one removed first: a run killed in between leaves no dictionary, not a mismatched one)."""
         directory = Path(directory)
+        (directory / "dictionary.json").unlink(missing_ok=True)
         with atomic_output(directory / "dictionary.safetensors") as partial:
             save_file({"atoms": np.ascontiguousarray(self.atoms, dtype=np.float32)}, str(partial))
         write_json(directory / "dictionary.json", {"type": "nmf_dictionary", "rank": self.rank, "beta": self.beta,

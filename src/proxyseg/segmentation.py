@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from pyannote.core import Annotation
 
-from proxyseg.audio import SAMPLE_RATE, stream
+from proxyseg.audio import SAMPLE_RATE, as_waveform, stream
 from proxyseg.artefacts import load_model
 from proxyseg.labels import CLASSES, Hysteresis, binarize, frames_to_annotation
 from proxyseg.teachers.base import Teacher, TeacherOutput
@@ -58,14 +59,16 @@ class Segmenter:
         loaded = load_model(name_or_path)
         return cls(NeuralTeacher(loaded), loaded.binarization)
 
-    def __call__(self, audio: str | Path | np.ndarray, uri: str | None = None) -> Segmentation:
+    def __call__(self, audio: str | os.PathLike | np.ndarray, uri: str | None = None) -> Segmentation:
         """Segment a file (any format :func:`proxyseg.audio.load` reads) or a 16 kHz waveform ``(samples,)``.
 
         A file is decoded and segmented block by block: with a neural model, memory stays about
-        flat whatever its length (the probabilities kept take 16 bytes per 20 ms frame).
+        flat whatever its length (the probabilities kept take 16 bytes per 20 ms frame). A file
+        that cannot be used raises an :class:`~proxyseg.errors.AudioError`, a waveform that cannot
+        a ``ValueError`` (see :func:`proxyseg.audio.as_waveform`).
         """
-        if isinstance(audio, np.ndarray):
-            waveform = np.asarray(audio, dtype=np.float32)
+        if not isinstance(audio, (str, os.PathLike)):
+            waveform = as_waveform(audio)
             return self.decide(self.teacher.predict(waveform), uri, waveform.shape[0] / SAMPLE_RATE)
         samples = []  # the length of each block, counted as they stream by
 

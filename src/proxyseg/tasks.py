@@ -70,9 +70,11 @@ def write_explanation(explainer: Explainer, path: Path, outdir: Path, uri: str) 
     The file is read as a stream, window by window (memory is bounded by the explainer's window),
     and its audio written as it comes: ``input.wav``, and ``<class>.wav`` and ``<class>.rest.wav``
     for each class with relevant components. Then ``report.html``, and last ``explanation.json``.
-    Each file appears complete or not at all.
+    Each file appears complete or not at all, and an earlier ``explanation.json`` is removed first: a
+    folder holding one holds the complete explanation it describes.
     """
     stream(path)  # checks the file before any output is opened
+    (outdir / EXPLANATION).unlink(missing_ok=True)
     with ExitStack() as outputs:
         explanation = explainer.explain(lambda: stream(path), uri, str(path), sink=_FileSink(outdir, outputs))
     write_report(explanation, outdir)

@@ -19,7 +19,7 @@ import numpy as np
 from pyannote.core import Segment, Timeline
 
 from proxyseg import __version__
-from proxyseg.atomic import write_json
+from proxyseg.atomic import write_json, write_text
 from proxyseg.audio import SAMPLE_RATE, save
 from proxyseg.corpus.activity import RULES
 from proxyseg.corpus.debian import default_cache_dir
@@ -125,9 +125,14 @@ class CorpusBuilder:
 
     def _write_metadata(self, output: Path, prepared: list[PreparedSource],
                         assignment: dict[str, str], results: dict) -> None:
+        """The lists, statistics and scenes, then ``corpus.json`` last: it says the corpus is complete."""
         for split in SPLITS:
             uris = sorted(result["uri"] for (name, _), result in results.items() if name == split)
-            (output / "lists" / f"{split}.txt").write_text("".join(f"{uri}\n" for uri in uris))
+            write_text(output / "lists" / f"{split}.txt", "".join(f"{uri}\n" for uri in uris))
+        write_json(output / "stats.json", corpus_stats(results, assignment, prepared))
+        scenes = {result["uri"]: {key: result[key] for key in ("classes", "reverberant", "groups", "sources")}
+                  for result in sorted(results.values(), key=lambda result: result["uri"])}
+        write_json(output / "scenes.json", scenes)
         groups = {split: sorted({p.source.kind + "/" + p.source.group for p in prepared
                                  if assignment[p.source.group] == split}) for split in SPLITS}
         description = {
@@ -146,10 +151,6 @@ class CorpusBuilder:
             "groups": groups,
         }
         write_json(output / "corpus.json", description)
-        write_json(output / "stats.json", corpus_stats(results, assignment, prepared))
-        scenes = {result["uri"]: {key: result[key] for key in ("classes", "reverberant", "groups", "sources")}
-                  for result in sorted(results.values(), key=lambda result: result["uri"])}
-        write_json(output / "scenes.json", scenes)
 
 
 # -- worker processes -----------------------------------------------------------------------

@@ -42,6 +42,9 @@ class Corpus:
             raise CorpusError(f"{self.root}: not a corpus (no lists/ folder with train/dev/test lists)")
         description = self.root / "corpus.json"
         self.description = json.loads(description.read_text()) if description.exists() else {}
+        if self.description.get("status") == "incomplete":
+            raise CorpusError(f"{self.root}: an interrupted build (corpus.json says incomplete); build it again "
+                              "with --overwrite")
 
     @property
     def classes(self) -> tuple[str, ...]:

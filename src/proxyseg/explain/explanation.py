@@ -35,6 +35,7 @@ import torch
 
 from proxyseg import __version__
 from proxyseg.artefacts import LoadedModel, load_model
+from proxyseg.audio import as_waveform
 from proxyseg.explain.listening import Separator, component_mask
 from proxyseg.explain.relevance import BIN_FREQUENCIES, band, prototypes, relevance_of_means, relevant_components
 from proxyseg.explain.windows import AudioSink, MemorySink, Pooled, Window, windows
@@ -194,8 +195,11 @@ class Explainer:
         return cls(load_model(name_or_path), **options)
 
     def __call__(self, waveform: np.ndarray, uri: str = "audio", source: str | None = None) -> Explanation:
-        """Explain a 16 kHz waveform ``(samples,)``, its audio kept in memory (``ClassExplanation.audio``)."""
-        waveform = np.asarray(waveform, dtype=np.float32)
+        """Explain a 16 kHz waveform ``(samples,)``, its audio kept in memory (``ClassExplanation.audio``).
+
+        Raises a ``ValueError`` for a waveform the models cannot take (see :func:`proxyseg.audio.as_waveform`).
+        """
+        waveform = as_waveform(waveform)
         return self.explain(lambda: iter([waveform]), uri, source)
 
     def explain(self, blocks: Callable[[], Iterable[np.ndarray]], uri: str = "audio", source: str | None = None,
