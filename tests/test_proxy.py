@@ -175,6 +175,16 @@ def test_resuming_continues_the_same_proxy(proxy_dir, tiny_corpus, dictionary_di
     assert json.loads((proxy_dir / "training.json").read_text())["epochs"] == 2
 
 
+def test_proxy_training_is_deterministic_for_a_seed(tiny_corpus, dictionary_dir, tmp_path):
+    for run in ("first", "second"):
+        train_proxy(tiny_corpus.root, "teacher", tmp_path / run, features="teacher", dictionary=dictionary_dir,
+                    seed=5, **{**TINY, "max_epochs": 2})
+    weights = [(tmp_path / run / "model.safetensors").read_bytes() for run in ("first", "second")]
+    assert weights[0] == weights[1]
+    configs = [json.loads((tmp_path / run / "config.json").read_text()) for run in ("first", "second")]
+    assert configs[0]["binarization"] == configs[1]["binarization"]
+
+
 class _CountingTeacher(Teacher):
     classes = ("speech",)
 
