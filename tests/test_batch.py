@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from proxyseg.batch import Job, collect, parse_shard, shard
+from proxyseg.batch import Job, collect, parse_shard, run as run_batch, shard
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -124,3 +124,28 @@ def test_output_names_never_leave_the_output_folder(tmp_path):
     for job in found.jobs:
         assert segment.output(job).resolve().parent.is_relative_to(out)
         assert explain.folder(job).resolve().is_relative_to(out) and explain.folder(job).resolve() != out
+
+
+class _DeadlyTask:
+    """Names its jobs' files, except one, which kills its process outright (like the OOM killer)."""
+
+    def setup(self) -> None:
+        pass
+
+    def done(self, job: Job) -> bool:
+        return False
+
+    def __call__(self, job: Job) -> str:
+        if job.uri == "deadly":
+            import os
+            import signal
+
+            os.kill(os.getpid(), signal.SIGKILL)
+        return job.path.name
+
+
+def test_a_worker_that_dies_fails_only_its_own_file():
+    jobs = [Job(Path(f"{name}.wav"), name) for name in ("a", "b", "deadly", "c", "d", "e")]
+    report = run_batch(_DeadlyTask(), jobs, workers=2, progress=False)
+    assert report.results == {name: f"{name}.wav" for name in ("a", "b", "c", "d", "e")}
+    assert report.failures == ["deadly.wav: the process working on it died (out of memory, or killed by a signal)"]

@@ -15,7 +15,8 @@ import os
 import traceback
 import warnings
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -172,7 +173,7 @@ class _Failed:
 
 
 def _outcomes(task: Task, jobs: list[Job], workers: int):
-    """``(job, result or _Failed)`` as they complete."""
+    """``(job, (result or _Failed, warnings))`` as they complete."""
     if not jobs:
         return
     if workers <= 1 or len(jobs) == 1:
@@ -180,13 +181,35 @@ def _outcomes(task: Task, jobs: list[Job], workers: int):
         for job in jobs:
             yield job, _attempt(task, job)
         return
-    workers = min(workers, len(jobs))
+    queue = list(jobs)
+    while queue:
+        suspects = yield from _in_pool(task, queue, min(workers, len(queue)))
+        # A worker died (out of memory, a signal) with these in flight: each again alone, so that
+        # only a file that kills its process fails.
+        for job in suspects:
+            if (yield from _in_pool(task, [job], 1)):
+                yield job, (_Failed(f"{job.path}: the process working on it died (out of memory, or killed by a "
+                                    "signal)"), [])
+
+
+def _in_pool(task: Task, queue: list[Job], workers: int):
+    """Run the jobs of ``queue`` (taken from its front as workers free up) in ``workers`` new processes,
+    yielding their outcomes; the jobs in flight when a worker died, if one did (the others stay queued)."""
     # spawn: a forked copy of a process that has started torch's thread pools can deadlock.
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker,
                              initargs=(task, max(1, (os.cpu_count() or 1) // workers))) as pool:
-        futures = {pool.submit(_attempt_in_worker, job): job for job in jobs}
-        for future in as_completed(futures):
-            yield futures[future], future.result()
+        running = {}
+        while queue or running:
+            while queue and len(running) < workers:  # at most one job per worker: a death has few suspects
+                job = queue.pop(0)
+                running[pool.submit(_attempt_in_worker, job)] = job
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            died = [running.pop(future) for future in finished if isinstance(future.exception(), BrokenProcessPool)]
+            for future in finished.intersection(running):
+                yield running.pop(future), future.result()
+            if died:
+                return died + list(running.values())
+    return []
 
 
 _worker_task: Task | None = None
