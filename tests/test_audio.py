@@ -343,3 +343,13 @@ def test_save_rejects_unknown_suffix(tmp_path):
     with pytest.raises(ValueError, match="suffix"):
         audio.save(tmp_path / "out.xyz", noise(100))
     assert os.listdir(tmp_path) == []
+
+
+def test_audio_errors_and_warnings_cross_process_boundaries(tmp_path):
+    import pickle
+
+    from proxyseg.errors import DamagedAudioWarning
+
+    for error in (CorruptAudioError(tmp_path / "a.wav", "bad"), DamagedAudioWarning(tmp_path / "a.wav", "cut")):
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is type(error) and str(copy) == str(error) and copy.path == error.path

@@ -91,11 +91,16 @@ def test_an_unreadable_source_is_skipped_with_a_warning(source_folder, tmp_path)
     sources = tmp_path / "sources"
     shutil.copytree(source_folder, sources)
     (sources / "speech" / "spk0" / "broken.wav").write_bytes(b"RIFF\x00\x00garbage")
+    whole = (sources / "speech" / "spk1" / "take0.wav").read_bytes()
+    (sources / "speech" / "spk1" / "cut.wav").write_bytes(whole[: len(whole) // 2])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         built = build_corpus(tmp_path / "corpus", hours=0.03, seed=1, sources=sources, group_depth=1,
-                             cache_dir=tmp_path / "cache", jobs=1, progress=False)
-    assert any("broken.wav" in str(w.message) for w in caught)
+                             cache_dir=tmp_path / "cache", jobs=2, progress=False)
+    said = [str(warning.message) for warning in caught]
+    assert any("skipping unreadable source" in message and "broken.wav" in message for message in said)
+    # A truncated source is used for what decodes, and said so (from a worker process: jobs=2).
+    assert any(message.startswith("source ") and "cut.wav: damaged or truncated" in message for message in said)
     assert built.uris("test")
 
 

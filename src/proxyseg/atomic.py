@@ -52,8 +52,10 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-    for leftover in path.parent.glob(glob.escape(prefix) + "*" + glob.escape(suffix)):
-        leftover.unlink(missing_ok=True)  # of an earlier write of ``path`` killed outright
+    # Of earlier writes of ``path`` killed outright (mkstemp's names have 8 random characters: no
+    # other target's temporary file matches, even one whose name starts with this one's).
+    for leftover in path.parent.glob(glob.escape(prefix) + "?" * 8 + glob.escape(suffix)):
+        leftover.unlink(missing_ok=True)
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:

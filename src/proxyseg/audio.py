@@ -52,12 +52,22 @@ _KNOWN_EXTENSIONS = frozenset(
 )
 # Suffixes whose container name differs from the suffix itself.
 _FORMAT_ALIASES = {"aif": "AIFF", "oga": "OGG"}
-# Lines of libsndfile's log of a file that mean part of it is missing or damaged: a chunk size
-# beyond the file's end ("data : 128000 (should be 63978)", "*** Chunk size ... > file length"),
-# Ogg pages skipped, a hole, or a stream cut before its end.
-_DAMAGE_IN_LOG = re.compile(r".*(should be|^\*\*\*|Corrupted|hole|lacks an end-of-stream|Junk after).*", re.MULTILINE)
-# Decoded lengths within this share of the header's are taken as equal (MP3 headers estimate).
-_LENGTH_TOLERANCE = 0.01
+# Sizes in libsndfile's log of a WAV, AIFF, AU or W64 file that the file's length contradicts (of
+# the whole file or of its audio chunk: "data : 128000 (should be 63978)"), and an Ogg stream with
+# pages skipped, a hole, or cut short.
+_SIZE_IN_LOG = re.compile(r"^\s*(?:RIFF|RIFX|riff|FORM|data|SSND|Data Size)\s*:\s*(\d+) \(should be (\d+)\)",
+                          re.MULTILINE)
+_OGG_DAMAGE_IN_LOG = re.compile(r"^Ogg.*(?:Corrupted|\bhole\b|lacks an end-of-stream|Junk after).*$", re.MULTILINE)
+_BYTES_PER_SAMPLE = {"PCM_S8": 1, "PCM_U8": 1, "ULAW": 1, "ALAW": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4,
+                     "FLOAT": 4, "DOUBLE": 8}
+# What libmpg123 prints on stderr about a damaged stream ("Note: Illegal Audio-MPEG-Header ...",
+# "Warning: Xing stream size off ...", "[src/libmpg123/layer3.c:...] error: dequantization failed!").
+_DECODER_COMPLAINT = re.compile(r"^\s*(?:Note|Warning|\[[^]\n]*\] \w+):\s*(.+)$", re.MULTILINE)
+# Missing audio shorter than half a 20 ms frame cannot change a segmentation: not reported (some
+# WAV writers miscount a few bytes).
+_NEGLIGIBLE_SECONDS = 0.01
+# MP3 headers estimate the length: decoded lengths within 1 % of it are taken as equal.
+_MP3_LENGTH_TOLERANCE = 0.01
 #: Largest sample magnitude taken (60 dB above full scale): floating-point audio is on the [-1, 1]
 #: scale, and much larger samples are integers stored as floats or garbage, not sound to segment.
 MAX_AMPLITUDE = 1000.0
@@ -135,9 +145,8 @@ def info(path: str | Path) -> AudioInfo:
         raise _undecodable(path, "header not recognised")
     if header.frames <= 0:
         raise EmptyAudioError(path, "contains no audio samples")
-    damage = _first_line(complaints.getvalue()) or _first_line(
-        "\n".join(match.group(0) for match in _DAMAGE_IN_LOG.finditer(header.extra_info))
-    )
+    bytes_per_second = header.samplerate * header.channels * _BYTES_PER_SAMPLE.get(header.subtype, 1)
+    damage = _first(_DECODER_COMPLAINT, complaints.getvalue()) or _damage_in_log(header.extra_info, bytes_per_second)
     return AudioInfo(
         path, header.samplerate, header.channels, header.frames, header.format, header.subtype, damage
     )
@@ -206,17 +215,18 @@ def _blocks(described: AudioInfo, sample_rate: int, block_frames: int) -> Iterat
             described.sample_rate, sample_rate, 1, dtype="float32", quality="HQ"
         )
     decoded, damage = 0, [described.damage]
+    mpeg = described.format == "MP3"  # the only decoder that prints rather than reports
     try:
-        with _decoder_messages() as complaints:
+        with _decoder_messages(mpeg) as complaints:
             audio = sf.SoundFile(str(path))
-        damage.append(_first_line(complaints.getvalue()))
+        damage.append(_first(_DECODER_COMPLAINT, complaints.getvalue()))
         with audio:
             # Read until libsndfile returns nothing rather than trusting the header's frame
             # count, which is an estimate for some compressed formats.
             while True:
-                with _decoder_messages() as complaints:
+                with _decoder_messages(mpeg) as complaints:
                     data = audio.read(block_frames, dtype="float32", always_2d=True)
-                damage.append(_first_line(complaints.getvalue()))
+                damage.append(_first(_DECODER_COMPLAINT, complaints.getvalue()))
                 if not len(data):
                     break
                 if problem := _unusable(data):
@@ -233,7 +243,8 @@ def _blocks(described: AudioInfo, sample_rate: int, block_frames: int) -> Iterat
         tail = resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
         if len(tail):
             yield tail
-    if decoded < (1 - _LENGTH_TOLERANCE) * described.num_samples:
+    estimate = _MP3_LENGTH_TOLERANCE * described.num_samples if mpeg else 0
+    if described.num_samples - decoded > max(_NEGLIGIBLE_SECONDS * described.sample_rate, estimate):
         damage.append(f"its header announces {described.duration:.3f} s")
     if signs := list(dict.fromkeys(sign for sign in damage if sign)):
         warnings.warn(DamagedAudioWarning(path, f"damaged or truncated ({'; '.join(signs)}); the "
@@ -264,8 +275,9 @@ def as_waveform(samples: np.ndarray | list[float]) -> np.ndarray:
         raise ValueError(f"a waveform is mono, of shape (samples,), not {array.shape}: mix the channels down "
                          "first, e.g. with .mean(axis=0)")
     if not np.issubdtype(array.dtype, np.floating):
-        raise ValueError(f"a waveform holds floating-point samples in [-1, 1], not {array.dtype}"
-                         + (f": divide by {2 ** (8 * array.dtype.itemsize - 1)}" if np.issubdtype(array.dtype, np.signedinteger) else ""))
+        integers = np.issubdtype(array.dtype, np.signedinteger)
+        scale = f": divide by {2 ** (8 * array.dtype.itemsize - 1)}" if integers else ""
+        raise ValueError(f"a waveform holds floating-point samples in [-1, 1], not {array.dtype}{scale}")
     if problem := _unusable(array):
         raise ValueError(f"the waveform {problem}")
     return array.astype(np.float32, copy=False)
@@ -370,19 +382,31 @@ def _undecodable(path: Path, reason: str) -> AudioError:
 
 
 @contextmanager
-def _decoder_messages() -> Iterator[io.StringIO]:
-    """Capture what libsndfile's decoders print on the process's stderr (libmpg123 reports damaged
-    MPEG frames there), so that it becomes one warning instead of lines of C library chatter."""
+def _decoder_messages(capture: bool = True) -> Iterator[io.StringIO]:
+    """What libsndfile's decoders print on the process's stderr meanwhile, when ``capture``d
+    (libmpg123 reports damaged MPEG frames there): one warning instead of C library chatter."""
+    if not capture:
+        yield io.StringIO()
+        return
     with pipes(stdout=None, stderr=io.StringIO()) as (_, captured):
         yield captured
 
 
-def _first_line(text: str) -> str | None:
-    """The first non-blank line of ``text``, stripped of a decoder's ``Note:``/``Warning:`` prefix."""
-    for line in text.splitlines():
-        if line := re.sub(r"^\s*(Note|Warning|\[[^]]*\] \w+):\s*", "", line).strip():
-            return " ".join(line.split())
-    return None
+def _damage_in_log(log: str, bytes_per_second: int) -> str | None:
+    """The first line of libsndfile's ``log`` of a file saying that part of its audio is missing: a
+    size stated in the header beyond what the file holds by more than :data:`_NEGLIGIBLE_SECONDS`,
+    or a damaged Ogg stream."""
+    for match in _SIZE_IN_LOG.finditer(log):
+        stated, held = int(match.group(1)), int(match.group(2))
+        if stated - held > _NEGLIGIBLE_SECONDS * bytes_per_second:
+            return " ".join(match.group(0).split())
+    return _first(_OGG_DAMAGE_IN_LOG, log, 0)
+
+
+def _first(pattern: re.Pattern, text: str, group: int = 1) -> str | None:
+    """The ``group`` of ``pattern``'s first match in ``text``, whitespace collapsed."""
+    match = pattern.search(text)
+    return " ".join(match.group(group).split()) if match else None
 
 
 def _message(error: sf.LibsndfileError) -> str:

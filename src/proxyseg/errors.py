@@ -30,6 +30,10 @@ class AudioError(ProxysegError):
         self.reason = reason
         super().__init__(f"{path}: {reason}")
 
+    def __reduce__(self):
+        # Rebuilt from both arguments when it crosses from a worker process (pickle would pass one).
+        return type(self), (self.path, self.reason)
+
 
 class AudioNotFoundError(AudioError):
     """The path does not exist, or is not a regular file."""
@@ -65,6 +69,9 @@ class DamagedAudioWarning(UserWarning):
         self.path = Path(path)
         self.reason = reason
         super().__init__(f"{path}: {reason}")
+
+    def __reduce__(self):
+        return type(self), (self.path, self.reason)
 
 
 class LabelFormatError(ProxysegError):

@@ -14,6 +14,7 @@ from proxyseg.batch import Job
 from proxyseg.explain.explanation import Explainer
 from proxyseg.explain.report import write_report
 from proxyseg.formats import EXTENSIONS, write_annotation
+from proxyseg.labels import CLASSES
 from proxyseg.segmentation import Segmenter
 
 #: Written last by :func:`write_explanation`: its presence means a file's explanation is complete.
@@ -71,12 +72,17 @@ def write_explanation(explainer: Explainer, path: Path, outdir: Path, uri: str) 
     and its audio written as it comes: ``input.wav``, and ``<class>.wav`` and ``<class>.rest.wav``
     for each class with relevant components. Then ``report.html``, and last ``explanation.json``.
     Each file appears complete or not at all, and an earlier ``explanation.json`` is removed first: a
-    folder holding one holds the complete explanation it describes.
+    folder holding one holds the complete explanation it describes (and no class audio of an earlier one).
     """
     stream(path)  # checks the file before any output is opened
     (outdir / EXPLANATION).unlink(missing_ok=True)
-    with ExitStack() as outputs:
-        explanation = explainer.explain(lambda: stream(path), uri, str(path), sink=_FileSink(outdir, outputs))
+    sink = _FileSink(outdir, ExitStack())
+    with sink.outputs:
+        explanation = explainer.explain(lambda: stream(path), uri, str(path), sink=sink)
+    for name in CLASSES:
+        if name not in sink.files:
+            for stale in (f"{name}.wav", f"{name}.rest.wav"):
+                (outdir / stale).unlink(missing_ok=True)
     write_report(explanation, outdir)
     document = explanation.to_json()
     write_json(outdir / EXPLANATION, document)

@@ -19,7 +19,7 @@ import numpy as np
 from proxyseg.atomic import atomic_output
 from proxyseg.audio import SAMPLE_RATE, load
 from proxyseg.corpus.sources import Source
-from proxyseg.errors import AudioError
+from proxyseg.errors import AudioError, DamagedAudioWarning
 
 logger = logging.getLogger(__name__)
 
@@ -90,25 +90,31 @@ def prepare_sources(
             elif isinstance(outcome, str):
                 logger.info("leaving out source %s: %s", source.path, outcome)
             else:
-                prepared.append(PreparedSource(source, *outcome))
+                array_path, num_samples, damage = outcome
+                if damage:  # said here: a worker's warning would not reach the user
+                    warnings.warn(f"source {damage}", stacklevel=2)
+                prepared.append(PreparedSource(source, array_path, num_samples))
             if on_done is not None:
                 on_done()
     return prepared
 
 
-def _prepare_one(task: tuple[Source, Path | None]) -> tuple[Path, int] | AudioError | str:
+def _prepare_one(task: tuple[Source, Path | None]) -> tuple[Path, int, str | None] | AudioError | str:
     """Prepare one source.
 
-    Returns ``(array_path, num_samples)``, the error that makes it unreadable, or the reason
-    a readable source is of no use.
+    Returns ``(array_path, num_samples, damage)`` (``damage``: the warning of a source that
+    decoded only in part, used for what decoded), the error that makes it unreadable, or the
+    reason a readable source is of no use.
     """
     source, array_path = task
     if array_path is None:
         return AudioError(source.path, "cannot be accessed")
     if array_path.exists():
-        return array_path, int(np.load(array_path, mmap_mode="r").shape[0])
+        return array_path, int(np.load(array_path, mmap_mode="r").shape[0]), None
     try:
-        waveform = load(source.path, sample_rate=SAMPLE_RATE)
+        with warnings.catch_warnings(record=True) as raised:
+            warnings.simplefilter("always", DamagedAudioWarning)
+            waveform = load(source.path, sample_rate=SAMPLE_RATE)
     except AudioError as error:
         return error
     if waveform.shape[0] < MIN_SOURCE_DURATION * SAMPLE_RATE:
@@ -117,7 +123,8 @@ def _prepare_one(task: tuple[Source, Path | None]) -> tuple[Path, int] | AudioEr
         return "silent"
     with atomic_output(array_path) as partial:
         np.save(partial, waveform.astype(np.float32))
-    return array_path, int(waveform.shape[0])
+    damage = next((str(warning.message) for warning in raised if warning.category is DamagedAudioWarning), None)
+    return array_path, int(waveform.shape[0]), damage
 
 
 def _cache_key(source: Source) -> str | None:
