@@ -64,6 +64,21 @@ def test_explain(name, cases, tmp_path):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_info(name, cases):
+    """``info`` reads headers only: a description row, or one error line (a header that cannot be read)."""
+    case = cases[name]
+    result = CliRunner().invoke(cli, ["info", str(case.path)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    rows, lines = result.stdout.strip().splitlines()[1:], result.stderr.strip().splitlines()
+    if result.exit_code:
+        assert case.expect != "ok" and not rows
+        assert len(lines) == 1 and lines[0].startswith(f"proxyseg: error: {case.path}: ")
+    else:
+        assert len(rows) == 1 and rows[0].startswith(f"{case.path}\t")
+        assert not lines if case.expect == "ok" else len(lines) <= 1
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_library(name, cases, segmenter):
     """The library raises an AudioError, never anything else, or segments (warning when damaged)."""
     case = cases[name]

@@ -16,6 +16,7 @@ from hypothesis.extra.numpy import arrays
 from proxyseg.audio import AUDIO_SUFFIXES, MAX_AMPLITUDE, load
 from proxyseg.cli import cli
 from proxyseg.errors import AudioError
+from proxyseg.explain.explanation import Explainer
 from proxyseg.features import num_feature_frames
 from proxyseg.segmentation import Segmenter
 
@@ -43,6 +44,11 @@ random_files = st.tuples(st.sampled_from(HEADERS), st.binary(max_size=6000), st.
 @pytest.fixture(scope="module")
 def segmenter():
     return Segmenter.from_pretrained()
+
+
+@pytest.fixture(scope="module")
+def explainer():
+    return Explainer.from_pretrained("proxy", random_draws=1)
 
 
 def _holds_together(result, samples: int) -> None:
@@ -108,6 +114,22 @@ def test_random_waveforms_are_segmented_or_refused_with_a_value_error(segmenter,
         assert len(waveform) < 400 or peak > MAX_AMPLITUDE, error
         return
     _holds_together(result, len(waveform))
+
+
+@fuzz(15)
+@given(waveforms)
+def test_random_waveforms_are_explained_or_refused_with_a_value_error(explainer, waveform):
+    try:
+        explanation = explainer(waveform)
+    except ValueError as error:
+        peak = np.abs(waveform).max(initial=0) if np.isfinite(waveform).all() else math.inf
+        assert len(waveform) < 400 or peak > MAX_AMPLITUDE, error
+        return
+    for item in explanation.classes.values():
+        assert 0 <= item.detected_seconds <= len(waveform) / 16_000 + 0.02
+        assert np.isfinite(item.prototype).all() and (item.prototype >= 0).all()
+        if item.audio is not None:
+            assert len(item.audio) == len(waveform) and np.isfinite(item.audio).all()
 
 
 @fuzz(25)
