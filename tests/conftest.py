@@ -57,3 +57,11 @@ def tiny_corpus(source_folder, tmp_path_factory):
 
     return build_corpus(tmp_path_factory.mktemp("tiny") / "corpus", hours=0.05, seed=3, sources=source_folder,
                         group_depth=1, cache_dir=tmp_path_factory.mktemp("tiny-cache"), jobs=1, progress=False)
+
+
+@pytest.fixture(scope="session")
+def segmenter():
+    """The shipped proxy's segmenter."""
+    from proxyseg.segmentation import Segmenter
+
+    return Segmenter.from_pretrained()

@@ -18,7 +18,6 @@ from proxyseg.audio import load
 from proxyseg.cli import cli
 from proxyseg.errors import AudioError, DamagedAudioWarning
 from proxyseg.formats import read_rttm
-from proxyseg.segmentation import Segmenter
 
 NAMES = case_names()
 
@@ -26,11 +25,6 @@ NAMES = case_names()
 @pytest.fixture(scope="session")
 def cases(tmp_path_factory):
     return write_cases(tmp_path_factory.mktemp("bad audio"))
-
-
-@pytest.fixture(scope="session")
-def segmenter():
-    return Segmenter.from_pretrained()
 
 
 def _outcome(case, result, outputs) -> None:

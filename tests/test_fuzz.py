@@ -18,7 +18,6 @@ from proxyseg.cli import cli
 from proxyseg.errors import AudioError
 from proxyseg.explain.explanation import Explainer
 from proxyseg.features import num_feature_frames
-from proxyseg.segmentation import Segmenter
 
 
 
@@ -39,11 +38,6 @@ HEADERS = [b"", *(_valid_start(*kind) for kind in
                   [("WAV", "PCM_16"), ("WAV", "FLOAT"), ("FLAC", "PCM_16"), ("OGG", "VORBIS"), ("MP3", "MPEG_LAYER_III"),
                    ("AIFF", "PCM_24"), ("AU", "ULAW"), ("CAF", "ALAC_16"), ("W64", "PCM_32")])]
 random_files = st.tuples(st.sampled_from(HEADERS), st.binary(max_size=6000), st.sampled_from(sorted(AUDIO_SUFFIXES)))
-
-
-@pytest.fixture(scope="module")
-def segmenter():
-    return Segmenter.from_pretrained()
 
 
 @pytest.fixture(scope="module")
