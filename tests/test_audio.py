@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -353,3 +354,20 @@ def test_audio_errors_and_warnings_cross_process_boundaries(tmp_path):
     for error in (CorruptAudioError(tmp_path / "a.wav", "bad"), DamagedAudioWarning(tmp_path / "a.wav", "cut")):
         copy = pickle.loads(pickle.dumps(error))
         assert type(copy) is type(error) and str(copy) == str(error) and copy.path == error.path
+
+
+def test_a_variable_bitrate_mp3_without_xing_header_is_decoded_to_its_end(tmp_path):
+    """libsndfile would stop at the length it estimates from the loud first frame: about 3 s of 21."""
+    rng = np.random.default_rng(0)
+    quiet = 0.001 * np.sin(2 * np.pi * 200 * np.arange(16_000 * 20) / 16_000)
+    path = tmp_path / "vbr.mp3"
+    sf.write(path, np.concatenate([0.5 * rng.standard_normal(16_000), quiet]), 16_000, subtype="MPEG_LAYER_III")
+    content = bytearray(path.read_bytes())
+    start = content.index(b"Xing")
+    content[start:start + 4] = bytes(4)  # the tag gone, its frame decodes as 576 samples of silence
+    path.write_bytes(bytes(content))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        waveform = audio.load(path)
+    assert len(waveform) / 16_000 == pytest.approx(21.0, abs=0.2)
+    assert np.abs(waveform[-16_000:]).max() > 5e-4  # the quiet tone is there to the end

@@ -4,10 +4,11 @@ Every waveform inside proxyseg is float32 mono at :data:`SAMPLE_RATE`. This modu
 any file libsndfile decodes into that form, block by block so memory does not grow with
 the file, and every way a file can be unusable into a :mod:`proxyseg.errors` type.
 
-A file that decodes only in part (truncated, or with damaged stretches the decoder skips) is
-used for what decodes, with one :class:`~proxyseg.errors.DamagedAudioWarning` saying so: the
-signs are libsndfile's own log of the file (chunk sizes beyond the file's end, Ogg holes), the
-MPEG decoder's complaints, and fewer samples decoded than the header announces.
+MP3 files are decoded with dr_mp3 (through miniaudio), which reads every frame, and everything
+else with libsndfile. A file that decodes only in part (truncated, or with damaged stretches the
+decoder skips) is used for what decodes, with one :class:`~proxyseg.errors.DamagedAudioWarning`
+saying so: the signs are libsndfile's own log of the file (chunk sizes beyond the file's end, Ogg
+holes), libmpg123's complaints about an MP3 header, and fewer samples decoded than announced.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import miniaudio
 import numpy as np
 import soundfile as sf
 import soxr
@@ -66,8 +68,6 @@ _DECODER_COMPLAINT = re.compile(r"^\s*(?:Note|Warning|\[[^]\n]*\] \w+):\s*(.+)$"
 # Missing audio shorter than half a 20 ms frame cannot change a segmentation: not reported (some
 # WAV writers miscount a few bytes).
 _NEGLIGIBLE_SECONDS = 0.01
-# MP3 headers estimate the length: decoded lengths within 1 % of it are taken as equal.
-_MP3_LENGTH_TOLERANCE = 0.01
 #: Largest sample magnitude taken (60 dB above full scale): floating-point audio is on the [-1, 1]
 #: scale, and much larger samples are integers stored as floats or garbage, not sound to segment.
 MAX_AMPLITUDE = 1000.0
@@ -143,13 +143,14 @@ def info(path: str | Path) -> AudioInfo:
     if header.format == "RAW":
         # libsndfile's last resort for a header it does not recognise: a guess, not a decoding.
         raise _undecodable(path, "header not recognised")
-    if header.frames <= 0:
+    rate, channels, frames = header.samplerate, header.channels, header.frames
+    if header.format == "MP3":
+        rate, channels, frames = _mp3_layout(path)
+    if frames <= 0:
         raise EmptyAudioError(path, "contains no audio samples")
-    bytes_per_second = header.samplerate * header.channels * _BYTES_PER_SAMPLE.get(header.subtype, 1)
+    bytes_per_second = rate * channels * _BYTES_PER_SAMPLE.get(header.subtype, 1)
     damage = _first(_DECODER_COMPLAINT, complaints.getvalue()) or _damage_in_log(header.extra_info, bytes_per_second)
-    return AudioInfo(
-        path, header.samplerate, header.channels, header.frames, header.format, header.subtype, damage
-    )
+    return AudioInfo(path, rate, channels, frames, header.format, header.subtype, damage)
 
 
 def stream(
@@ -214,42 +215,59 @@ def _blocks(described: AudioInfo, sample_rate: int, block_frames: int) -> Iterat
         resampler = soxr.ResampleStream(
             described.sample_rate, sample_rate, 1, dtype="float32", quality="HQ"
         )
-    decoded, damage = 0, [described.damage]
-    mpeg = described.format == "MP3"  # the only decoder that prints rather than reports
-    try:
-        with _decoder_messages(mpeg) as complaints:
-            audio = sf.SoundFile(str(path))
-        damage.append(_first(_DECODER_COMPLAINT, complaints.getvalue()))
-        with audio:
-            # Read until libsndfile returns nothing rather than trusting the header's frame
-            # count, which is an estimate for some compressed formats.
-            while True:
-                with _decoder_messages(mpeg) as complaints:
-                    data = audio.read(block_frames, dtype="float32", always_2d=True)
-                damage.append(_first(_DECODER_COMPLAINT, complaints.getvalue()))
-                if not len(data):
-                    break
-                if problem := _unusable(data):
-                    raise CorruptAudioError(path, problem)
-                decoded += len(data)
-                mono = np.ascontiguousarray(data.mean(axis=1, dtype=np.float32))
-                block = mono if resampler is None else resampler.resample_chunk(mono)
-                if len(block):
-                    yield block
-    except sf.LibsndfileError as error:
-        raise CorruptAudioError(path, f"decoding failed: {_message(error)}") from error
+    decoded = 0
+    for data in _decoded(described, block_frames):
+        if problem := _unusable(data):
+            raise CorruptAudioError(path, problem)
+        decoded += len(data)
+        mono = np.ascontiguousarray(data.mean(axis=1, dtype=np.float32))
+        block = mono if resampler is None else resampler.resample_chunk(mono)
+        if len(block):
+            yield block
     if resampler is not None:
         # The resampler holds back its last few samples until told the input has ended.
         tail = resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
         if len(tail):
             yield tail
-    estimate = _MP3_LENGTH_TOLERANCE * described.num_samples if mpeg else 0
-    if described.num_samples - decoded > max(_NEGLIGIBLE_SECONDS * described.sample_rate, estimate):
-        damage.append(f"its header announces {described.duration:.3f} s")
-    if signs := list(dict.fromkeys(sign for sign in damage if sign)):
+    signs = [described.damage]
+    if described.num_samples - decoded > _NEGLIGIBLE_SECONDS * described.sample_rate:
+        signs.append(f"its header announces {described.duration:.3f} s")
+    if signs := [sign for sign in signs if sign]:
         warnings.warn(DamagedAudioWarning(path, f"damaged or truncated ({'; '.join(signs)}); the "
                                                 f"{decoded / described.sample_rate:.3f} s that decode are used"),
                       stacklevel=2)
+
+
+def _decoded(described: AudioInfo, block_frames: int) -> Iterator[np.ndarray]:
+    """The file's samples as decoded: float32 blocks ``(frames, channels)`` at its own rate."""
+    path = described.path
+    if described.format == "MP3":
+        # libsndfile stops at the length it estimates from the first frame when a variable-bitrate
+        # file has no Xing header (3 s of a 21 s file in a test); dr_mp3 decodes every frame.
+        try:
+            for chunk in miniaudio.stream_file(str(path), miniaudio.SampleFormat.FLOAT32, described.channels,
+                                               described.sample_rate, block_frames):
+                yield np.frombuffer(chunk, dtype=np.float32).reshape(-1, described.channels)
+        except miniaudio.MiniaudioError as error:
+            raise CorruptAudioError(path, f"decoding failed: {error}") from error
+        return
+    try:
+        with sf.SoundFile(str(path)) as audio:
+            # Read until libsndfile returns nothing rather than trusting the header's frame count.
+            while len(data := audio.read(block_frames, dtype="float32", always_2d=True)):
+                yield data
+    except sf.LibsndfileError as error:
+        raise CorruptAudioError(path, f"decoding failed: {_message(error)}") from error
+
+
+def _mp3_layout(path: Path) -> tuple[int, int, int]:
+    """``(sample_rate, channels, frames)`` of an MP3 file as dr_mp3 finds them: the Xing header's
+    count, or every frame counted (libsndfile estimates from the first frame without a Xing header)."""
+    try:
+        found = miniaudio.mp3_get_file_info(str(path))
+    except miniaudio.MiniaudioError as error:
+        raise _undecodable(path, str(error) or type(error).__name__) from error
+    return found.sample_rate, found.nchannels, found.num_frames
 
 
 def as_waveform(samples: np.ndarray | list[float]) -> np.ndarray:
@@ -382,12 +400,9 @@ def _undecodable(path: Path, reason: str) -> AudioError:
 
 
 @contextmanager
-def _decoder_messages(capture: bool = True) -> Iterator[io.StringIO]:
-    """What libsndfile's decoders print on the process's stderr meanwhile, when ``capture``d
-    (libmpg123 reports damaged MPEG frames there): one warning instead of C library chatter."""
-    if not capture:
-        yield io.StringIO()
-        return
+def _decoder_messages() -> Iterator[io.StringIO]:
+    """What libsndfile prints on the process's stderr meanwhile (libmpg123, which it uses to read
+    MP3 headers, reports damaged streams there): one warning instead of C library chatter."""
     with pipes(stdout=None, stderr=io.StringIO()) as (_, captured):
         yield captured
 
