@@ -10,7 +10,6 @@ import warnings
 import numpy as np
 import pytest
 import soundfile as sf
-import soxr
 from click.testing import CliRunner
 
 from bad_audio import case_names, speech_like, write_cases

@@ -253,7 +253,7 @@ def _decoded(described: AudioInfo, block_frames: int) -> Iterator[np.ndarray]:
         return
     try:
         with sf.SoundFile(str(path)) as audio:
-            # Read until libsndfile returns nothing rather than trusting the header's frame count.
+            # Until libsndfile returns nothing (it stops at its header's count, exact for these formats).
             while len(data := audio.read(block_frames, dtype="float32", always_2d=True)):
                 yield data
     except sf.LibsndfileError as error:
