@@ -98,15 +98,21 @@ waveforms = st.one_of(arrays(np.float32, st.integers(0, 12_000), elements=finite
                       arrays(np.float64, st.integers(0, 3_000), elements=st.floats(width=64)))
 
 
+def _unfit(waveform: np.ndarray) -> bool:
+    """Whether the models must refuse ``waveform``: shorter than a frame, or a sample non-finite or beyond the limit."""
+    peak = np.abs(waveform).max(initial=0) if np.isfinite(waveform).all() else math.inf
+    return len(waveform) < 400 or peak > MAX_AMPLITUDE
+
+
 @fuzz(120)
 @given(waveforms)
 def test_random_waveforms_are_segmented_or_refused_with_a_value_error(segmenter, waveform):
     try:
         result = segmenter(waveform)
     except ValueError as error:
-        peak = np.abs(waveform).max(initial=0) if np.isfinite(waveform).all() else math.inf
-        assert len(waveform) < 400 or peak > MAX_AMPLITUDE, error
+        assert _unfit(waveform), error
         return
+    assert not _unfit(waveform)
     _holds_together(result, len(waveform))
 
 
@@ -116,9 +122,9 @@ def test_random_waveforms_are_explained_or_refused_with_a_value_error(explainer,
     try:
         explanation = explainer(waveform)
     except ValueError as error:
-        peak = np.abs(waveform).max(initial=0) if np.isfinite(waveform).all() else math.inf
-        assert len(waveform) < 400 or peak > MAX_AMPLITUDE, error
+        assert _unfit(waveform), error
         return
+    assert not _unfit(waveform)
     for item in explanation.classes.values():
         assert 0 <= item.detected_seconds <= len(waveform) / 16_000 + 0.02
         assert np.isfinite(item.prototype).all() and (item.prototype >= 0).all()

@@ -14,8 +14,9 @@ class ProxysegError(Exception):
     """Base class of the errors a user can cause and act upon."""
 
 
-class AudioError(ProxysegError):
-    """An audio input that cannot be used.
+class _AboutAFile:
+    """A message about one file, ``"<path>: <reason>"``, that keeps both and pickles with both (it
+    crosses from worker processes; pickle would rebuild it from the message alone).
 
     Parameters
     ----------
@@ -31,8 +32,11 @@ class AudioError(ProxysegError):
         super().__init__(f"{path}: {reason}")
 
     def __reduce__(self):
-        # Rebuilt from both arguments when it crosses from a worker process (pickle would pass one).
         return type(self), (self.path, self.reason)
+
+
+class AudioError(_AboutAFile, ProxysegError):
+    """An audio input that cannot be used (see :class:`_AboutAFile` for the arguments)."""
 
 
 class AudioNotFoundError(AudioError):
@@ -55,23 +59,9 @@ class AudioTooShortError(AudioError):
     """The file is shorter than one analysis frame."""
 
 
-class DamagedAudioWarning(UserWarning):
+class DamagedAudioWarning(_AboutAFile, UserWarning):
     """An audio file that decodes only in part (truncated, or damaged stretches skipped): what
-    decodes is used, and this says so.
-
-    Parameters
-    ----------
-    path, reason
-        As for :class:`AudioError`.
-    """
-
-    def __init__(self, path: str | Path, reason: str):
-        self.path = Path(path)
-        self.reason = reason
-        super().__init__(f"{path}: {reason}")
-
-    def __reduce__(self):
-        return type(self), (self.path, self.reason)
+    decodes is used, and this says so. Arguments as for :class:`AudioError`."""
 
 
 class LabelFormatError(ProxysegError):
