@@ -17,6 +17,7 @@ import io
 import math
 import os
 import re
+import stat
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,6 +53,8 @@ _KNOWN_EXTENSIONS = frozenset(
     [name.lower() for name in sf.available_formats()]
     + ["ogg", "oga", "opus", "mp3", "aif", "aiff", "wav", "flac"]
 )
+# Suffixes of samples without a header: libsndfile would need their rate and encoding from us.
+_HEADERLESS_SUFFIXES = frozenset({".raw", ".pcm"})
 # Suffixes whose container name differs from the suffix itself.
 _FORMAT_ALIASES = {"aif": "AIFF", "oga": "OGG"}
 # Sizes in libsndfile's log of a WAV, AIFF, AU or W64 file that the file's length contradicts (of
@@ -130,14 +133,20 @@ def info(path: str | Path) -> AudioInfo:
         raise AudioNotFoundError(path, "no such file")
     if path.is_dir():
         raise AudioNotFoundError(path, "is a directory, not an audio file")
+    if not stat.S_ISREG(path.stat().st_mode):
+        # A FIFO or a device would block the decoder, or never end.
+        raise AudioNotFoundError(path, "not a regular file")
     if not os.access(path, os.R_OK):
         # libsndfile would only say "System error", which reads like corruption.
         raise AudioError(path, "permission denied")
     if path.stat().st_size == 0:
         raise EmptyAudioError(path, "empty file (0 bytes)")
+    if path.suffix.lower() in _HEADERLESS_SUFFIXES:
+        raise AudioFormatError(path, "headerless samples: their rate and encoding are unknown; convert the file "
+                                     "to WAV or FLAC")
     try:
-        with _decoder_messages() as complaints:
-            header = sf.info(str(path))
+        with _decoder_messages() as complaints, _openable(path) as name:
+            header = sf.info(name)
     except sf.LibsndfileError as error:
         raise _undecodable(path, _message(error)) from error
     if header.format == "RAW":
@@ -245,14 +254,15 @@ def _decoded(described: AudioInfo, block_frames: int) -> Iterator[np.ndarray]:
         # libsndfile stops at the length it estimates from the first frame when a variable-bitrate
         # file has no Xing header (3 s of a 21 s file in a test); dr_mp3 decodes every frame.
         try:
-            for chunk in miniaudio.stream_file(str(path), miniaudio.SampleFormat.FLOAT32, described.channels,
-                                               described.sample_rate, block_frames):
-                yield np.frombuffer(chunk, dtype=np.float32).reshape(-1, described.channels)
+            with _openable(path) as name:
+                for chunk in miniaudio.stream_file(name, miniaudio.SampleFormat.FLOAT32, described.channels,
+                                                   described.sample_rate, block_frames):
+                    yield np.frombuffer(chunk, dtype=np.float32).reshape(-1, described.channels)
         except miniaudio.MiniaudioError as error:
             raise CorruptAudioError(path, f"decoding failed: {error}") from error
         return
     try:
-        with sf.SoundFile(str(path)) as audio:
+        with _openable(path) as name, sf.SoundFile(name) as audio:
             # Until libsndfile returns nothing (it stops at its header's count, exact for these formats).
             while len(data := audio.read(block_frames, dtype="float32", always_2d=True)):
                 yield data
@@ -264,7 +274,8 @@ def _mp3_layout(path: Path) -> tuple[int, int, int]:
     """``(sample_rate, channels, frames)`` of an MP3 file as dr_mp3 finds them: the Xing header's
     count, or every frame counted (libsndfile estimates from the first frame without a Xing header)."""
     try:
-        found = miniaudio.mp3_get_file_info(str(path))
+        with _openable(path) as name:
+            found = miniaudio.mp3_get_file_info(name)
     except miniaudio.MiniaudioError as error:
         raise _undecodable(path, str(error) or type(error).__name__) from error
     return found.sample_rate, found.nchannels, found.num_frames
@@ -388,6 +399,23 @@ def save(
 
     with atomic_output(path) as partial:
         sf.write(str(partial), waveform, sample_rate, subtype=subtype, format=container)
+
+
+@contextmanager
+def _openable(path: Path) -> Iterator[str]:
+    """A name of ``path`` that the decoders can open: itself, or, when it is not valid UTF-8 (the
+    decoders encode names strictly), the open file's name under ``/proc/self/fd``."""
+    name = str(path)
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        descriptor = os.open(path, os.O_RDONLY)
+        try:
+            yield f"/proc/self/fd/{descriptor}"
+        finally:
+            os.close(descriptor)
+        return
+    yield name
 
 
 def _undecodable(path: Path, reason: str) -> AudioError:

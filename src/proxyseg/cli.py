@@ -6,7 +6,10 @@ an operation) become one line on stderr and exit status 1; no traceback.
 
 from __future__ import annotations
 
+import json
 import logging
+import math
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -17,6 +20,8 @@ from rich.table import Table
 
 from proxyseg import __version__
 from proxyseg.errors import ProxysegError
+from proxyseg.limits import MAX_HOURS, MAX_RANDOM_DRAWS, MAX_WINDOW
+from proxyseg.text import printable
 from proxyseg.formats import FORMATS
 
 logger = logging.getLogger("proxyseg")
@@ -30,7 +35,7 @@ class _Failure(click.ClickException):
         return self.message
 
     def show(self, file=None) -> None:
-        click.echo(f"proxyseg: error: {self.format_message()}", err=True)
+        click.echo(f"proxyseg: error: {printable(self.format_message())}", err=True)
 
 
 class _Group(click.Group):
@@ -45,8 +50,38 @@ class _Group(click.Group):
             raise _Failure(f"{error.filename or ''}: {error.strerror or error}".lstrip(": ")) from None
 
 
+class _FiniteRange(click.FloatRange):
+    """A float range that also refuses NaN and infinities (which pass click's range checks)."""
+
+    name = "finite float range"
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
+#: Seeds numpy, torch and Lightning all accept.
+_SEED = click.IntRange(0, 2**32 - 1)
+#: Worker processes: each loads torch and a model, so more than a few per core only costs memory.
+_JOBS = click.IntRange(1, 4 * (os.cpu_count() or 1))
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    click.echo(f"proxyseg: warning: {message}", err=True)
+    click.echo(f"proxyseg: warning: {printable(str(message))}", err=True)
+
+
+class _OneLineFormatter(logging.Formatter):
+    """Log records as one line each, whatever the names inside them."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record))
+
+
+def _say(text: str) -> None:
+    """Print a message to the user on stdout, names in it shown safely (no markup, one line)."""
+    _stdout.print(printable(text), markup=False)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -55,7 +90,9 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 def cli(verbose: int) -> None:
     """Segment audio into speech, music, noise and overlapped speech, and explain why."""
     level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
-    logging.basicConfig(level=level, format="proxyseg: %(message)s", stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLineFormatter("proxyseg: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
     warnings.showwarning = _show_warning
 
 
@@ -75,13 +112,13 @@ def info_command(audio: tuple[Path, ...]) -> None:
         try:
             described = info(path)
         except ProxysegError as error:
-            click.echo(f"proxyseg: error: {error}", err=True)
+            click.echo(f"proxyseg: error: {printable(str(error))}", err=True)
             failures += 1
             continue
-        click.echo(f"{path}\t{described.duration:.3f}\t{described.sample_rate}\t{described.channels}\t"
+        click.echo(f"{printable(str(path))}\t{described.duration:.3f}\t{described.sample_rate}\t{described.channels}\t"
                    f"{described.format}/{described.subtype}")
         if described.damage:
-            click.echo(f"proxyseg: warning: {path}: damaged or truncated ({described.damage})", err=True)
+            click.echo(f"proxyseg: warning: {printable(str(path))}: damaged or truncated ({described.damage})", err=True)
     if failures:
         raise click.exceptions.Exit(1)
 
@@ -93,16 +130,16 @@ def corpus() -> None:
 
 @corpus.command("build")
 @click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--hours", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+@click.option("--hours", type=_FiniteRange(min=0, min_open=True, max=MAX_HOURS), default=1.0, show_default=True,
               help="Total audio to generate (80 % train, 10 % dev, 10 % test).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed: the same seed gives the same corpus.")
+@click.option("--seed", type=_SEED, default=0, show_default=True, help="Seed: the same seed gives the same corpus.")
 @click.option("--sources", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Your own speech/ music/ noise/ folders instead of the default Debian sources.")
-@click.option("--group-depth", type=click.IntRange(min=0), default=0, show_default=True,
+@click.option("--group-depth", type=click.IntRange(0, 64), default=0, show_default=True,
               help="With --sources: group files by their first N folders (speaker, track); 0 = one group per file.")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Where downloads and decoded sources are kept [default: ~/.cache/proxyseg].")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes [default: all cores].")
+@click.option("--jobs", "-j", type=_JOBS, help="Worker processes [default: all cores].")
 @click.option("--overwrite", is_flag=True, help="Replace a corpus already in OUTDIR.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def corpus_build(outdir: Path, hours: float, seed: int, sources: Path | None, group_depth: int,
@@ -122,7 +159,7 @@ def corpus_build(outdir: Path, hours: float, seed: int, sources: Path | None, gr
         options["jobs"] = jobs
     built = build_corpus(outdir, **options)
     _print_stats(built.stats())
-    _stdout.print(f"corpus written to {outdir}")
+    _say(f"corpus written to {outdir}")
 
 
 @cli.command()
@@ -149,10 +186,11 @@ def demo(output: Path, model: str) -> None:
         result = segmenter(built.audio_path(uri), uri=uri)
         write_annotation(output / "segments" / f"{uri}.rttm", result.annotation, "rttm", duration=result.duration)
     _stdout.print(evaluate_directories(built.root, output / "segments", split="test").table())
-    _stdout.print(f"corpus in {output / 'corpus'}, segments in {output / 'segments'}")
+    _say(f"corpus in {output / 'corpus'}, segments in {output / 'segments'}")
     if loaded.type == "proxy_segmenter":
         example = built.uris("test")[0]
-        document = write_explanation(Explainer(loaded), built.audio_path(example), output / "explanation", example)
+        document = write_explanation(Explainer(loaded), built.audio_path(example), output / "explanation", example,
+                                     replace=True)
         _print_explanation(document, output / "explanation")
 
 
@@ -172,7 +210,7 @@ def _print_stats(stats: dict) -> None:
 def _batch_options(command):
     """The options shared by the commands that process many files (``segment``, ``explain``)."""
     options = [
-        click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
+        click.option("--jobs", "-j", type=_JOBS, default=1, show_default=True,
                      help="Files processed in parallel (each process loads the model and shares the cores)."),
         click.option("--overwrite", is_flag=True, help="Process files whose outputs exist (skipped otherwise)."),
         click.option("--shard", metavar="I/N", callback=_shard_option,
@@ -246,12 +284,12 @@ def segment(audio: tuple[Path, ...], outdir: Path, output_format: str, model: st
 @click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the explanation (of one file), or for one sub-folder per file and the set's summary.")
 @click.option("--model", default="proxy", show_default=True, help="A shipped proxy's name or a proxy model directory.")
-@click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+@click.option("--threshold", type=_FiniteRange(0, 1), default=0.5, show_default=True,
               help="Relevance above which a component is relevant to a class.")
-@click.option("--random-draws", type=click.IntRange(min=0), default=5, show_default=True,
+@click.option("--random-draws", type=click.IntRange(0, MAX_RANDOM_DRAWS), default=5, show_default=True,
               help="Random component sets removed for the faithfulness baseline.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--window", type=click.FloatRange(min=10), default=300.0, show_default=True,
+@click.option("--seed", type=_SEED, default=0, show_default=True)
+@click.option("--window", type=_FiniteRange(min=10, max=MAX_WINDOW), default=300.0, show_default=True,
               help="Seconds of audio explained at a time: memory grows with it, not with the file.")
 @_batch_options
 def explain(audio: tuple[Path, ...], outdir: Path, model: str, threshold: float, random_draws: int, seed: int,
@@ -273,19 +311,21 @@ def explain(audio: tuple[Path, ...], outdir: Path, model: str, threshold: float,
     from proxyseg.artefacts import load_model
     from proxyseg.batch import LIST_SUFFIXES
     from proxyseg.errors import ModelError
-    from proxyseg.tasks import ExplainTask
+    from proxyseg.tasks import ExplainTask, claim_summary_folder
 
     if load_model(model).type != "proxy_segmenter":  # said once, before any file
         raise ModelError(f"{model}: this model has no NMF bottleneck to explain; give a proxy model")
     single = len(audio) == 1 and not audio[0].is_dir() and audio[0].suffix.lower() not in LIST_SUFFIXES
-    task = ExplainTask(model, outdir, single, threshold=threshold, random_draws=random_draws, seed=seed,
-                       window=window)
+    if not single:
+        claim_summary_folder(outdir)  # refused before any file is explained, not after
+    task = ExplainTask(model, outdir, single, replace=overwrite, threshold=threshold, random_draws=random_draws,
+                       seed=seed, window=window)
     report, todo, failures = _run_batch(task, audio, jobs, overwrite, shard, quiet, "explaining")
     if single:
         for document in report.results.values():
             _print_explanation(document, outdir)
     elif shard:
-        _stdout.print(f"{len(report.results)} files explained into {outdir}; once every shard is done, run again "
+        _say(f"{len(report.results)} files explained into {outdir}; once every shard is done, run again "
                       "without --shard for the summary of the set")
     else:
         _summarise(task, todo, outdir)
@@ -294,39 +334,35 @@ def explain(audio: tuple[Path, ...], outdir: Path, model: str, threshold: float,
 
 
 def _print_explanation(document: dict, outdir: Path) -> None:
+    threshold = document["settings"]["relevance_threshold"]
     for name, item in document["classes"].items():
         measures = item["faithfulness"]
-        if item["detected"] and measures["removal_drop"] is not None:
+        if not item["detected"]:
+            _say(f"{name}: not detected")
+        elif measures["removal_drop"] is None:
+            _say(f"{name}: {item['detected_seconds']:.1f} s, no component with a relevance above {threshold}")
+        else:
             low, high = item["band_hz"]
-            _stdout.print(f"{name}: {item['detected_seconds']:.1f} s, {len(item['relevant_components'])} relevant "
+            _say(f"{name}: {item['detected_seconds']:.1f} s, {len(item['relevant_components'])} relevant "
                           f"components, band {low:.0f}–{high:.0f} Hz; removing them lowers the teacher's probability "
                           f"by {measures['removal_drop']:.2f} (random components: "
                           f"{measures['random_removal_drop'] or 0:.2f})")
-        else:
-            _stdout.print(f"{name}: not detected")
-    _stdout.print(f"explanation written to {outdir / 'explanation.json'}, report: {outdir / 'report.html'}")
+    _say(f"explanation written to {outdir / 'explanation.json'}, report: {outdir / 'report.html'}")
 
 
 def _summarise(task, jobs, outdir: Path) -> None:
     """summary.json and report.html of the files of ``jobs`` explained, in this run or before."""
-    import json
-
-    from proxyseg.atomic import write_json
-    from proxyseg.explain.explanation import summarise
-    from proxyseg.explain.report import write_set_report
-    from proxyseg.tasks import EXPLANATION
+    from proxyseg.tasks import EXPLANATION, write_summary
 
     documents = [json.loads((task.folder(job) / EXPLANATION).read_text()) for job in jobs if task.done(job)]
     if not documents:
         return
-    summary = summarise(documents)
-    write_json(outdir / "summary.json", summary)
+    summary, report = write_summary(documents, outdir)
     for name, item in summary["classes"].items():
         low, high = item["band_hz"]
-        _stdout.print(f"{name}: detected in {item['files_detected']} of {len(documents)} files, band "
+        _say(f"{name}: detected in {item['files_detected']} of {len(documents)} files, band "
                       f"{low:.0f}–{high:.0f} Hz, mean removal drop {item['faithfulness']['removal_drop']}")
-    report = write_set_report(summary, outdir)
-    _stdout.print(f"{len(documents)} explanations and a summary written to {outdir}, report: {report}")
+    _say(f"{len(documents)} explanations and a summary written to {outdir}, report: {report}")
 
 
 @cli.command()
@@ -345,8 +381,6 @@ def evaluate(reference: Path, hypothesis: Path, uem: Path | None, split: str | N
     the UEM, accumulated over all files), plus frame-level F1 on 20 ms frames. Classes absent
     from the references are skipped.
     """
-    import json
-
     from proxyseg.evaluation import evaluate_directories
 
     report = evaluate_directories(reference, hypothesis, uem, split)
@@ -371,16 +405,16 @@ def _training_options(command):
     """The Lightning options shared by the training commands (stopping, seed, resume, devices)."""
     options = [
         click.option("--max-epochs", type=click.IntRange(min=1), default=1000, show_default=True),
-        click.option("--max-minutes", type=click.FloatRange(min=0, min_open=True), help="Time budget of the training."),
+        click.option("--max-minutes", type=_FiniteRange(min=0, min_open=True), help="Time budget of the training."),
         click.option("--patience", type=click.IntRange(min=1), default=20, show_default=True,
                      help="Epochs without dev improvement before stopping."),
-        click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True),
-        click.option("--seed", type=int, default=0, show_default=True),
+        click.option("--batch-size", type=click.IntRange(1, 4096), default=64, show_default=True),
+        click.option("--seed", type=_SEED, default=0, show_default=True),
         click.option("--no-resume", is_flag=True, help="Start afresh even if OUTDIR holds a checkpoint."),
         click.option("--accelerator", default="cpu", show_default=True, help="Lightning accelerator (cpu, gpu, auto)."),
         click.option("--devices", default="auto", show_default=True,
                      help="Devices (processes on cpu) per node: a number, GPU indices such as 0,1, or auto."),
-        click.option("--num-nodes", type=click.IntRange(min=1), default=1, show_default=True,
+        click.option("--num-nodes", type=click.IntRange(1, 4096), default=1, show_default=True,
                      help="Machines running this same command (see NODE_RANK, MASTER_ADDR, MASTER_PORT)."),
         click.option("--strategy", default="auto", show_default=True,
                      help="Lightning strategy: ddp (what auto picks for several devices) runs this command again "
@@ -419,7 +453,7 @@ def train_teacher_command(corpora: tuple[Path, ...], outdir: Path, features: str
 
     trained = train_teacher(corpora, outdir, features=features, ssl_model=ssl_model, **_trainer_arguments(**training))
     if trained is not None:  # None in the other processes of a DDP run
-        _stdout.print(f"teacher written to {trained.path}")
+        _say(f"teacher written to {trained.path}")
 
 
 @train.command("proxy")
@@ -436,10 +470,10 @@ def train_teacher_command(corpora: tuple[Path, ...], outdir: Path, features: str
 @click.option("--dictionary", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="A dictionary from 'nmf learn' [default: learnt from CORPUS].")
 @click.option("--joint-dictionary", is_flag=True, help="Learn W with the network instead of keeping it fixed.")
-@click.option("--rank", type=click.IntRange(min=1), default=128, show_default=True,
+@click.option("--rank", type=click.IntRange(1, 4096), default=128, show_default=True,
               help="Components K (when no --dictionary is given).")
-@click.option("--repeats", type=click.IntRange(min=1), help="TCN repeats [default: 4 on spectrograms, 2 otherwise].")
-@click.option("--loss-weights", type=(float, float, float), default=(10.0, 5.0, 0.1), show_default=True,
+@click.option("--repeats", type=click.IntRange(1, 64), help="TCN repeats [default: 4 on spectrograms, 2 otherwise].")
+@click.option("--loss-weights", type=(_FiniteRange(min=0),) * 3, default=(10.0, 5.0, 0.1), show_default=True,
               metavar="KD REC SPARSITY", help="λ_kd, λ_rec, λ_sp of the loss.")
 @click.option("--teacher-cache", type=click.Path(file_okay=False, path_type=Path),
               help="Where to keep the teacher's outputs [default: OUTDIR/teacher-outputs].")
@@ -455,7 +489,7 @@ def train_proxy_command(corpus: Path, teacher: str, outdir: Path, features: str,
                           weights=loss_weights, ssl_model=ssl_model, teacher_cache=teacher_cache,
                           **_trainer_arguments(**training))
     if trained is not None:  # None in the other processes of a DDP run
-        _stdout.print(f"proxy written to {trained.path}")
+        _say(f"proxy written to {trained.path}")
 
 
 @cli.group()
@@ -466,20 +500,20 @@ def nmf() -> None:
 @nmf.command("learn")
 @click.argument("corpus", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--rank", type=click.IntRange(min=1), default=128, show_default=True, help="Components K.")
+@click.option("--rank", type=click.IntRange(1, 4096), default=128, show_default=True, help="Components K.")
 @click.option("--beta", type=click.Choice(["0", "1", "2"]), default="2", show_default=True,
               help="β-divergence: 0 Itakura-Saito, 1 Kullback-Leibler, 2 Euclidean.")
-@click.option("--sparsity", type=click.FloatRange(min=0), default=1.0, show_default=True,
+@click.option("--sparsity", type=_FiniteRange(min=0), default=1.0, show_default=True,
               help="L1 weight on the activations.")
-@click.option("--max-iter", type=click.IntRange(min=1), default=200, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--max-iter", type=click.IntRange(1, 100_000), default=200, show_default=True)
+@click.option("--seed", type=_SEED, default=0, show_default=True)
 def nmf_learn(corpus: Path, outdir: Path, rank: int, beta: str, sparsity: float, max_iter: int, seed: int) -> None:
     """Learn the NMF dictionary W on balanced speech/music/noise segments of CORPUS's train split."""
     from proxyseg.training.dictionary import learn_corpus_dictionary
 
     learned = learn_corpus_dictionary(corpus, outdir, rank=rank, beta=float(beta), sparsity=sparsity,
                                       max_iter=max_iter, seed=seed)
-    _stdout.print(f"dictionary of {learned.rank} atoms written to {outdir}")
+    _say(f"dictionary of {learned.rank} atoms written to {outdir}")
 
 
 def main() -> None:

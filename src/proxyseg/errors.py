@@ -74,3 +74,7 @@ class CorpusError(ProxysegError):
 
 class ModelError(ProxysegError):
     """A model directory that cannot be loaded (missing or malformed files, unknown type)."""
+
+
+class OutputError(ProxysegError):
+    """An output that cannot be written without replacing files proxyseg cannot prove it wrote."""

@@ -8,17 +8,22 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from proxyseg import __version__
 from proxyseg.atomic import atomic_output, write_json
 from proxyseg.audio import SAMPLE_RATE, stream
 from proxyseg.batch import Job
-from proxyseg.explain.explanation import Explainer
-from proxyseg.explain.report import write_report
+from proxyseg.errors import OutputError
+from proxyseg.explain.explanation import SCHEMA, SET_SCHEMA, Explainer, summarise
+from proxyseg.explain.report import write_report, write_set_report
 from proxyseg.formats import EXTENSIONS, write_annotation
 from proxyseg.labels import CLASSES
+from proxyseg.ownership import ForeignMarker, listed_names, read_marker, refuse_foreign
 from proxyseg.segmentation import Segmenter
 
 #: Written last by :func:`write_explanation`: its presence means a file's explanation is complete.
 EXPLANATION = "explanation.json"
+#: The summary of a set of explanations, beside its report.html.
+SUMMARY = "summary.json"
 
 
 class SegmentTask:
@@ -45,10 +50,13 @@ class SegmentTask:
 
 
 class ExplainTask:
-    """Explain a file into ``outdir/<uri>/`` (into ``outdir`` itself when ``single``), see :func:`write_explanation`."""
+    """Explain a file into ``outdir/<uri>/`` (into ``outdir`` itself when ``single``), see :func:`write_explanation`.
 
-    def __init__(self, model: str, outdir: Path, single: bool = False, **options):
-        self.model, self.outdir, self.single, self.options = model, Path(outdir), single, options
+    ``replace`` lets a folder holding the explanation of another file be replaced (``--overwrite``).
+    """
+
+    def __init__(self, model: str, outdir: Path, single: bool = False, replace: bool = False, **options):
+        self.model, self.outdir, self.single, self.replace, self.options = model, Path(outdir), single, replace, options
         self._explainer = None
 
     def setup(self) -> None:
@@ -58,35 +66,123 @@ class ExplainTask:
         return self.outdir if self.single else self.outdir / job.uri
 
     def done(self, job: Job) -> bool:
-        return (self.folder(job) / EXPLANATION).exists()
+        """Whether the job's folder holds the complete explanation of this very file."""
+        try:
+            marker = _explanation_marker(self.folder(job))
+        except OutputError:
+            return False  # refused, with the reason, when the job runs
+        return _complete(marker) and _same_input(marker, job.path, job.uri)
 
     def __call__(self, job: Job) -> dict:
         """Explain ``job``; the content of its explanation.json."""
-        return write_explanation(self._explainer, job.path, self.folder(job), job.uri)
+        return write_explanation(self._explainer, job.path, self.folder(job), job.uri, replace=self.replace)
 
 
-def write_explanation(explainer: Explainer, path: Path, outdir: Path, uri: str) -> dict:
+def write_explanation(explainer: Explainer, path: Path, outdir: Path, uri: str, replace: bool = False) -> dict:
     """Explain the audio file ``path`` into ``outdir``; the content of its explanation.json.
 
     The file is read as a stream, window by window (memory is bounded by the explainer's window),
     and its audio written as it comes: ``input.wav``, and ``<class>.wav`` and ``<class>.rest.wav``
-    for each class with relevant components. Then ``report.html``, and last ``explanation.json``.
-    Each file appears complete or not at all, and an earlier ``explanation.json`` is removed first: a
-    folder holding one holds the complete explanation it describes (and no class audio of an earlier one).
+    for each class with relevant components. Then ``report.html``, and last ``explanation.json``
+    saying the explanation is complete.
+
+    Only files of an earlier explanation are replaced or removed: ``explanation.json`` names the
+    files it wrote (``outputs``) and the file it explains (``input``). The folder is refused
+    (:class:`~proxyseg.errors.OutputError`, before anything is written) if it holds a file of the
+    names an explanation writes that no explanation.json of ours names, or, unless ``replace``, the
+    complete explanation of another file. An explanation.json saying ``incomplete`` is written first,
+    so that the files of an interrupted run are still known as ours.
     """
+    path = Path(path)
     stream(path)  # checks the file before any output is opened
-    (outdir / EXPLANATION).unlink(missing_ok=True)
+    source = _input(path, uri)
+    marker = _explanation_marker(outdir)
+    owned = listed_names(marker) if marker is not None else set()
+    refuse_foreign(outdir, _OUTPUT_NAMES, owned, "proxyseg explain")
+    if _complete(marker) and not replace and not _same_input(marker, path, uri):
+        raise OutputError(f"{outdir}: holds the explanation of {marker['input'].get('path')}; "
+                          "--overwrite replaces it")
+    claimed = sorted(owned | set(_OUTPUT_NAMES))
+    write_json(outdir / EXPLANATION, {"schema": SCHEMA, "proxyseg_version": __version__, "status": "incomplete",
+                                      "input": source, "outputs": claimed})
     sink = _FileSink(outdir, ExitStack())
     with sink.outputs:
         explanation = explainer.explain(lambda: stream(path), uri, str(path), sink=sink)
-    for name in CLASSES:
-        if name not in sink.files:
-            for stale in (f"{name}.wav", f"{name}.rest.wav"):
-                (outdir / stale).unlink(missing_ok=True)
     write_report(explanation, outdir)
-    document = explanation.to_json()
+    written = sorted({f"{name}.wav" for name in sink.files} | {"report.html", EXPLANATION})
+    for stale in set(claimed) - set(written):
+        (outdir / stale).unlink(missing_ok=True)
+    document = {**explanation.to_json(), "status": "complete", "outputs": written}
+    document["input"] = {**document["input"], "bytes": source["bytes"]}
     write_json(outdir / EXPLANATION, document)
     return document
+
+
+def claim_summary_folder(outdir: Path) -> None:
+    """Refuse (:class:`~proxyseg.errors.OutputError`) a folder whose ``summary.json`` or ``report.html``
+    :func:`write_summary` could not prove its own: checked before a set is explained."""
+    try:
+        marker = read_marker(outdir / SUMMARY, lambda content: content.get("schema") == SET_SCHEMA)
+    except ForeignMarker as error:
+        raise OutputError(f"{outdir} is not an explanation of proxyseg's ({error}); choose an empty or new folder") from None
+    refuse_foreign(outdir, (SUMMARY, "report.html"), (SUMMARY, "report.html") if marker else (), "proxyseg explain")
+
+
+def write_summary(documents: list[dict], outdir: Path) -> tuple[dict, Path]:
+    """Write ``summary.json`` and ``report.html`` of a set's explanations (their explanation.json
+    contents) into ``outdir``; the summary and the report's path. See :func:`claim_summary_folder`."""
+    claim_summary_folder(outdir)
+    summary = summarise(documents)
+    write_json(outdir / SUMMARY, summary)
+    return summary, write_set_report(summary, outdir)
+
+
+#: Every name an explanation folder may hold (what :func:`write_explanation` writes).
+_OUTPUT_NAMES = (EXPLANATION, "report.html", "input.wav",
+                 *(f"{name}{part}.wav" for name in CLASSES for part in ("", ".rest")))
+
+
+def _explanation_marker(folder: Path) -> dict | None:
+    """The explanation.json of ``folder``, None if there is none; OutputError if it is not ours."""
+    try:
+        return read_marker(folder / EXPLANATION, lambda content: content.get("schema") == SCHEMA
+                           and isinstance(content.get("input"), dict))
+    except ForeignMarker as error:
+        raise OutputError(f"{folder} is not an explanation of proxyseg's ({error}); choose an empty or new folder") from None
+
+
+def _input(path: Path, uri: str) -> dict:
+    """How explanation.json names the file it explains: enough to tell another file of the same name."""
+    return {"uri": uri, "path": str(path), "bytes": path.stat().st_size}
+
+
+def _complete(marker: dict | None) -> bool:
+    """Whether ``marker`` is the explanation.json of a finished explanation (earlier versions wrote no status)."""
+    return marker is not None and marker.get("status", "complete") == "complete"
+
+
+def _same_input(marker: dict, path: Path, uri: str) -> bool:
+    """Whether ``marker`` explains ``path``: same uri, same file name, same size (when recorded)."""
+    recorded = marker["input"]
+    try:
+        size = Path(path).stat().st_size
+    except OSError:
+        return False
+    return (recorded.get("uri") == uri and Path(str(recorded.get("path"))).name == Path(path).name
+            and recorded.get("bytes", size) == size)
+
+
+def is_explanation_output(file: Path) -> bool:
+    """Whether ``file`` is one that an explanation of proxyseg's beside it names as its output.
+
+    Such files (``input.wav``, ``speech.wav``, …) are audio; searching a folder for inputs skips
+    them, so that an explanation is never taken for a recording by a later run.
+    """
+    try:
+        marker = _explanation_marker(file.parent)
+    except OutputError:
+        return False
+    return marker is not None and file.name in listed_names(marker)
 
 
 class _FileSink:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ from proxyseg.corpus.stats import corpus_stats, scene_stats
 from proxyseg.errors import CorpusError
 from proxyseg.formats import write_rttm, write_uem
 from proxyseg.labels import CLASSES, FRAME_STEP, frames_to_annotation
+from proxyseg.limits import MAX_HOURS
+from proxyseg.ownership import ForeignMarker, read_marker
 from proxyseg.progress import progress_bar
 
 logger = logging.getLogger(__name__)
@@ -77,9 +80,10 @@ class CorpusBuilder:
 
     def build(self) -> Corpus:
         """Prepare sources, mix every scene, and write audio, labels, lists and statistics."""
-        if self.hours <= 0:
-            raise ValueError(f"hours must be positive, got {self.hours}")
+        if not 0 < self.hours <= MAX_HOURS:  # NaN fails this too
+            raise CorpusError(f"hours must be in (0, {MAX_HOURS:g}], got {self.hours}")
         output = Path(self.output)
+        _check_space(output, self.hours)
         self._claim(output)
         with progress_bar(self.progress) as progress:
             sources = folder_sources(self.sources, self.group_depth) if self.sources else default_sources(self.cache_dir)
@@ -100,17 +104,22 @@ class CorpusBuilder:
         return Corpus(output)
 
     def _claim(self, output: Path) -> None:
-        """Make ``output`` an empty folder, refusing to clobber anything but an earlier corpus."""
+        """Make ``output`` an empty folder; an earlier corpus is replaced only with ``overwrite``, and
+        only when every file in the folder is one a corpus build writes (nothing else is ever removed)."""
         if output.exists() and any(output.iterdir()):
-            if not (output / "corpus.json").exists():
+            try:
+                marker = read_marker(output / _MARKER, _is_corpus_marker)
+            except ForeignMarker as error:
+                raise CorpusError(f"{output} is not a corpus ({error}); choose an empty or new folder") from None
+            if marker is None:
                 raise CorpusError(f"{output} exists and is not a corpus; choose an empty or new folder")
             if not self.overwrite:
                 raise CorpusError(f"{output} already holds a corpus; use --overwrite to replace it")
-            shutil.rmtree(output)
-        for name in ("audio", "rttm", "uem", "lists"):
+            _remove_corpus(output)
+        for name in _FOLDERS:
             (output / name).mkdir(parents=True, exist_ok=True)
         # Marks the folder as ours, so that an interrupted build can be replaced with --overwrite.
-        write_json(output / "corpus.json", {"proxyseg_version": __version__, "status": "incomplete"})
+        write_json(output / _MARKER, {"proxyseg_version": __version__, "status": "incomplete"})
 
     def _plan(self) -> list[tuple[str, int]]:
         """The ``(split, index)`` of every file to mix."""
@@ -184,6 +193,64 @@ def _pools(prepared: list[PreparedSource], assignment: dict[str, str]) -> dict[s
         else:
             getattr(pool, item.source.kind).append(item)
     return pools
+
+
+_MARKER = "corpus.json"
+_FOLDERS = ("audio", "rttm", "uem", "lists")
+#: The files a corpus build writes, by folder (``""``: the corpus root), as patterns of their names.
+_LAYOUT = {
+    "": re.compile(r"(corpus|stats|scenes)\.json"),
+    "audio": re.compile(r"(train|dev|test)-\d{4,}\.wav"),
+    "rttm": re.compile(r"(train|dev|test)-\d{4,}\.rttm"),
+    "uem": re.compile(r"(train|dev|test)-\d{4,}\.uem"),
+    "lists": re.compile(r"(train|dev|test)\.txt"),
+}
+
+
+def _check_space(output: Path, hours: float) -> None:
+    """Refuse a corpus that cannot fit on ``output``'s file system: 16-bit audio, with 5 % to spare for labels."""
+    needed = hours * 3600 * SAMPLE_RATE * 2 * 1.05
+    existing = next(folder for folder in (output, *output.absolute().parents) if folder.exists())
+    free = shutil.disk_usage(existing).free
+    if needed > free:
+        raise CorpusError(f"{output}: {hours:g} hours of audio need about {needed / 1e9:.1f} GB; "
+                          f"its file system has {free / 1e9:.1f} GB free")
+
+
+def _is_corpus_marker(content: dict) -> bool:
+    return isinstance(content.get("proxyseg_version"), str) and content.get("status") in ("complete", "incomplete")
+
+
+def _remove_corpus(output: Path) -> None:
+    """Remove the corpus in ``output``: the files of its layout (and the temporary files of its writes),
+    after checking that nothing else is there; refused (:class:`CorpusError`) otherwise."""
+    ours, foreign = [], []
+    for entry in output.iterdir():
+        if entry.name not in _FOLDERS:
+            (ours if _is_corpus_file(entry, _LAYOUT[""]) else foreign).append(entry)
+        elif entry.is_dir() and not entry.is_symlink():
+            for item in entry.iterdir():
+                (ours if _is_corpus_file(item, _LAYOUT[entry.name]) else foreign).append(item)
+        else:
+            foreign.append(entry)
+    if foreign:
+        shown = ", ".join(str(path.relative_to(output)) for path in sorted(foreign)[:3])
+        raise CorpusError(f"{output}: holds files a corpus build did not write ({shown}{', …' if len(foreign) > 3 else ''});"
+                          " not replaced")
+    for path in ours:
+        path.unlink()
+    for name in _FOLDERS:
+        if (output / name).is_dir():
+            (output / name).rmdir()
+
+
+def _is_corpus_file(path: Path, names: re.Pattern) -> bool:
+    """A regular file (not a link) whose name a corpus build writes, or a temporary file of such a write."""
+    return path.is_file() and not path.is_symlink() and (names.fullmatch(path.name) is not None or _is_temporary(path.name))
+
+
+def _is_temporary(name: str) -> bool:  # TODO(lead): use atomic.is_temporary once it exists
+    return re.fullmatch(r"\..+\.[a-z0-9_]{8}\.tmp\.\w+", name) is not None
 
 
 def build_corpus(output: str | Path, **options) -> Corpus:

@@ -42,6 +42,7 @@ from proxyseg.explain.windows import AudioSink, MemorySink, Pooled, Window, wind
 from proxyseg.errors import ModelError
 from proxyseg.features import HOP_LENGTH, SAMPLE_RATE, nmf_spectrogram
 from proxyseg.labels import CLASSES, FRAME_STEP, Hysteresis, binarize
+from proxyseg.limits import MAX_RANDOM_DRAWS, MAX_WINDOW
 from proxyseg.teachers.base import Teacher, TeacherOutput
 from proxyseg.teachers.neural import NeuralTeacher
 from proxyseg.teachers.registry import teacher_of
@@ -184,6 +185,12 @@ class Explainer:
                  random_draws: int = 5, seed: int = 0, window: float = 300.0):
         if proxy.type != "proxy_segmenter":
             raise ModelError(f"{proxy.path}: a {proxy.type} has no NMF bottleneck to explain; give a proxy model")
+        if not 0 <= threshold <= 1:  # NaN fails this too
+            raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+        if not (isinstance(random_draws, int) and 0 <= random_draws <= MAX_RANDOM_DRAWS):
+            raise ValueError(f"random_draws must be an integer in [0, {MAX_RANDOM_DRAWS}], got {random_draws!r}")
+        if not 0 < window <= MAX_WINDOW:
+            raise ValueError(f"window must be in (0, {MAX_WINDOW:g}] seconds, got {window}")
         self.proxy, self.teacher = proxy, teacher or teacher_of(proxy)
         self.model = NeuralTeacher(proxy)
         self.threshold, self.random_draws, self.seed = threshold, random_draws, seed
