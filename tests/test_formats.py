@@ -211,7 +211,7 @@ RTTM_LINE = "SPEAKER f 1 0.500 1.000 <NA> <NA> speech <NA> <NA>"
         (RTTM_LINE.replace("1.000", "nan") + "\n", "not a finite number"),
         (RTTM_LINE.replace(" f ", " NA ") + "\n", "missing value"),
         (RTTM_LINE.replace("speech", "null") + "\n", "missing value"),
-        (b"\xff\xfe\x00garbage", "UTF-8"),
+        (b"\xc3\x28garbage", "UTF-8"),  # \xff\xfe would start UTF-16, read since issue 13
     ],
 )
 def test_malformed_rttm(tmp_path, content, match):

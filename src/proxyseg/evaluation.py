@@ -109,9 +109,12 @@ class EvaluationReport:
 def _files(path: Path, suffix: str) -> list[Path]:
     if path.is_file():
         return [path]
-    if not path.is_dir():
+    if not path.exists():
         raise LabelFormatError(f"{path}: no such file or directory")
-    # Case-insensitive suffix, sorted so that error messages are reproducible.
+    if not path.is_dir():
+        raise LabelFormatError(f"{path}: not a regular file or a folder (a FIFO or a device)")
+    # Case-insensitive suffix, sorted so that error messages are reproducible. Only regular
+    # files: a folder or a FIFO named x.rttm is not an annotation (and reading a FIFO waits).
     return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() == suffix)
 
 
@@ -185,8 +188,11 @@ def evaluate_directories(
     Raises
     ------
     LabelFormatError
-        A path that does not exist, a folder without RTTM (or UEM) file, a malformed
-        file, a label that is not a class, or a uri annotated in two files.
+        A path that does not exist or is neither a regular file nor a folder, a folder
+        without RTTM (or UEM) file, a malformed file (a time beyond
+        :data:`~proxyseg.formats.MAX_TIME` included), a label that is not a class, or a uri
+        annotated in two files. Folders and FIFOs named ``*.rttm`` or ``*.uem`` inside the
+        folders are skipped.
     """
     reference, hypothesis = Path(reference), Path(hypothesis)
     uem_path = None if uem is None else Path(uem)

@@ -4,9 +4,12 @@ RTTM and UEM live in :mod:`proxyseg.formats.rttm`, TextGrid in :mod:`proxyseg.fo
 this module dispatches on the format and holds the simple ones (CSV, JSON, Audacity).
 
 Writers are atomic (a temporary file in the target directory is renamed over the
-target) and create missing parent directories. Readers raise
-:class:`~proxyseg.errors.LabelFormatError`, naming the file and, when known, the line,
-for anything they cannot parse.
+target) and create missing parent directories. Readers take files from others: they read
+UTF-8 text with or without a byte-order mark (or UTF-16 with one), refuse times that are
+negative, not finite or beyond :data:`MAX_TIME`, and raise one
+:class:`~proxyseg.errors.LabelFormatError`, naming the file and, when known, the line (or
+segment) and the field, for anything they cannot parse; a path that is not a regular file
+(a folder, a FIFO) is refused without being opened for reading.
 
 >>> import tempfile
 >>> from pathlib import Path
@@ -38,13 +41,13 @@ from pyannote.core import Annotation, Segment
 
 from proxyseg.atomic import write_text
 from proxyseg.errors import LabelFormatError
-from proxyseg.formats._parsing import check_interval, parse_number, read_text
+from proxyseg.formats._parsing import MAX_TIME, check_interval, check_time, parse_number, read_text, shown
 from proxyseg.formats.rttm import read_rttm, read_uem, write_rttm, write_uem
 from proxyseg.formats.textgrid import TextGridReader, textgrid_text
 from proxyseg.labels import CLASSES
 
 __all__ = [
-    "EXTENSIONS", "FORMATS", "read_annotation", "read_rttm", "read_uem",
+    "EXTENSIONS", "FORMATS", "MAX_TIME", "read_annotation", "read_rttm", "read_uem",
     "write_annotation", "write_rttm", "write_uem",
 ]
 
@@ -161,30 +164,44 @@ def write_annotation(
     write_text(path, text)
 
 
-def _is_time(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+def _json_time(value, where: str, what: str) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise LabelFormatError(f"{where}: {what} {shown(value)} is not a number")
+    return check_time(value, where, what)
+
+
+def _json_document(path) -> dict:
+    try:
+        document = json.loads(read_text(path))
+    except RecursionError:
+        raise LabelFormatError(f"{path}: not a proxyseg JSON annotation (nested too deeply)") from None
+    except ValueError as error:  # JSONDecodeError, and integers of more than 4,300 digits
+        raise LabelFormatError(f"{path}: not a proxyseg JSON annotation ({shown(str(error))})") from None
+    if not (isinstance(document, dict) and isinstance(document.get("segments"), list)):
+        raise LabelFormatError(f"{path}: not a proxyseg JSON annotation (an object with a list of 'segments')")
+    return document
 
 
 def _read_json(path) -> tuple[list[tuple[float, float, str]], str | None]:
-    try:
-        document = json.loads(read_text(path))
-        segments = [(item["start"], item["end"], item["label"]) for item in document["segments"]]
-        uri, classes = document.get("uri"), document.get("classes")
-    except (ValueError, KeyError, TypeError, AttributeError) as error:
-        reason = f"{type(error).__name__}: {error}"
-        raise LabelFormatError(f"{path}: not a proxyseg JSON annotation ({reason})") from None
+    document = _json_document(path)
+    uri, classes = document.get("uri"), document.get("classes")
     if uri is not None and not isinstance(uri, str):
-        raise LabelFormatError(f"{path}: uri must be a string or null, got {uri!r}")
+        raise LabelFormatError(f"{path}: uri must be a string or null, got {shown(uri)}")
     if classes is not None and not (
         isinstance(classes, list) and all(isinstance(label, str) for label in classes)
     ):
-        raise LabelFormatError(f"{path}: classes must be a list of strings, got {classes!r}")
-    for number, (start, end, label) in enumerate(segments, start=1):
-        known = isinstance(label, str) and (classes is None or label in classes)
-        if not (_is_time(start) and _is_time(end) and known):
-            segment = (start, end, label)
-            raise LabelFormatError(f"{path}: segment #{number} is invalid: {segment!r}")
-        check_interval(start, end, path, number)
+        raise LabelFormatError(f"{path}: classes must be a list of strings, got {shown(classes)}")
+    segments = []
+    for number, item in enumerate(document["segments"], start=1):
+        where = f"{path}: segment #{number}"
+        if not (isinstance(item, dict) and {"start", "end", "label"} <= item.keys()):
+            raise LabelFormatError(f"{where}: expected an object with start, end and label, got {shown(item)}")
+        start, end = _json_time(item["start"], where, "start time"), _json_time(item["end"], where, "end time")
+        label = item["label"]
+        if not isinstance(label, str) or (classes is not None and label not in classes):
+            raise LabelFormatError(f"{where}: label {shown(label)} is not a string of the file's classes")
+        check_interval(start, end, where)
+        segments.append((start, end, label))
     return segments, uri
 
 
@@ -207,11 +224,11 @@ def _read_delimited(path, text: str, format: str) -> list[tuple[float, float, st
             continue
         if len(row) != 3 or not row[2]:
             raise LabelFormatError(
-                f"{path}:{number}: expected 3 fields start, end, non-empty label, got {row!r}"
+                f"{path}:{number}: expected 3 fields start, end, non-empty label, got {shown(row)}"
             )
-        start = parse_number(row[0], path, number, "start time")
-        end = parse_number(row[1], path, number, "end time")
-        check_interval(start, end, path, number)
+        where = f"{path}:{number}"
+        start, end = parse_number(row[0], where, "start time"), parse_number(row[1], where, "end time")
+        check_interval(start, end, where)
         segments.append((start, end, row[2]))
     return segments
 

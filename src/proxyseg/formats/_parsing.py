@@ -1,33 +1,125 @@
-"""Shared parsing helpers of the annotation readers: text, numbers and intervals."""
+"""Shared parsing helpers of the annotation readers: text, numbers and intervals.
+
+Annotation files come from others: every number is checked before it is used, and every
+message quotes what it refuses in a short, escaped form (one line, whatever the file holds).
+"""
 
 from __future__ import annotations
 
+import codecs
 import math
 import os
-from pathlib import Path
+import re
+import reprlib
+import stat
 
 from proxyseg.errors import LabelFormatError
 
+MAX_TIME = 1e7
+"""Largest time, in seconds, an annotation file may hold (about 116 days).
+
+Longer than any recording one annotates as one file, and small enough that float64 times keep
+nanosecond resolution (a time near ``MAX_TIME`` is exact to 2e-9 s, far below pyannote's 1 µs
+precision), that frame indices of the 20 ms grid fit in 32 bits (5e8), and that sums of durations
+stay far from overflow. Beyond it a time is a typo or a hostile file, refused before anything is
+allocated from it.
+"""
+
+# Plain decimal numbers, as RTTM, UEM, CSV, TextGrid and Audacity files write them; Python's
+# float() also takes '1_000', 'infinity' and non-ASCII digits, which no annotation tool writes.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+_shown = reprlib.Repr()
+_shown.maxstring = _shown.maxother = _shown.maxlong = 60
+
+
+def shown(value) -> str:
+    """``repr(value)`` cut to a few dozen characters: quotes a file's content in one short line."""
+    return _shown.repr(value)
+
+
+def _read_bytes(path: str | os.PathLike) -> bytes:
+    # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever.
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise LabelFormatError(f"{path}: not a regular file (a folder, FIFO or device)")
+    with os.fdopen(descriptor, "rb") as file:
+        return file.read()
+
 
 def read_text(path: str | os.PathLike) -> str:
+    """The text of an annotation file: UTF-8, with or without a byte-order mark, or UTF-16 with one.
+
+    Windows editors start UTF-8 files with a byte-order mark, and Praat and Notepad write UTF-16
+    with one; a mark left in the text would stick to the first field and change its meaning.
+
+    Raises
+    ------
+    LabelFormatError
+        The path is not a regular file, or its bytes are not text in these encodings.
+    OSError
+        The file cannot be opened (missing, no permission).
+    """
+    data = _read_bytes(path)
+    utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    encoding = "utf-16" if utf16 else "utf-8-sig"
     try:
-        return Path(path).read_text(encoding="utf-8")
+        return data.decode(encoding)
     except UnicodeDecodeError as error:
-        raise LabelFormatError(f"{path}: not a UTF-8 text file ({error.reason})") from None
+        name = "a UTF-16" if utf16 else "a UTF-8"
+        raise LabelFormatError(f"{path}: not {name} text file ({error.reason} at byte {error.start})") from None
 
 
-def parse_number(token: str, path, line: int, what: str) -> float:
-    try:
-        value = float(token)
-    except ValueError:
-        raise LabelFormatError(f"{path}:{line}: {what} {token!r} is not a number") from None
-    if not math.isfinite(value):
-        raise LabelFormatError(f"{path}:{line}: {what} {token!r} is not a finite number")
-    return value
+def check_time(value: float, where: str, what: str, written: str | None = None) -> float:
+    """``value`` as a float if it is a finite time within ``±MAX_TIME`` seconds.
+
+    Parameters
+    ----------
+    value : int or float
+        The number read (a JSON integer may have any size: compared exactly, before conversion).
+    where : str
+        ``"<file>:<line>"`` or another location, starting the message.
+    what : str
+        The field, e.g. ``"start time"``.
+    written : str, optional
+        The field as written in the file, quoted instead of ``value``.
+    """
+    quoted = shown(value if written is None else written)
+    # An infinity written as digits (1e999) is a large number; written as a word, not a number.
+    if isinstance(value, float) and (math.isnan(value) or (math.isinf(value) and written is None)):
+        raise LabelFormatError(f"{where}: {what} {quoted} is not a finite number")
+    if not -MAX_TIME <= value <= MAX_TIME:
+        raise LabelFormatError(
+            f"{where}: {what} {quoted} is beyond {MAX_TIME:.0f} s (about 116 days), the longest accepted"
+        )
+    return float(value)
 
 
-def check_interval(start: float, end: float, path, line: int) -> None:
+def parse_number(token: str, where: str, what: str) -> float:
+    """The time written as ``token``, a plain decimal number within ``±MAX_TIME`` seconds.
+
+    Parameters
+    ----------
+    token : str
+        The field as written in the file.
+    where : str
+        ``"<file>:<line>"``, starting the message.
+    what : str
+        The field, e.g. ``"start time"``.
+    """
+    if _NUMBER.fullmatch(token) is None:
+        infinite = token.strip().lstrip("+-").lower() in {"inf", "infinity", "nan"}
+        reason = "is not a finite number" if infinite else "is not a number"
+        raise LabelFormatError(f"{where}: {what} {shown(token)} {reason}")
+    # Digits too many for a float read as infinity: beyond MAX_TIME like any other large number.
+    return check_time(float(token), where, what, token)
+
+
+def check_interval(start: float, end: float, where: str, end_name: str = "end time") -> None:
+    """Refuse a negative start, an end before the start and an end beyond :data:`MAX_TIME`."""
     if start < 0:
-        raise LabelFormatError(f"{path}:{line}: negative start time {start}")
+        raise LabelFormatError(f"{where}: negative start time {start}")
     if end < start:
-        raise LabelFormatError(f"{path}:{line}: end {end} < start {start} (negative duration)")
+        raise LabelFormatError(f"{where}: end {end} < start {start} (negative duration)")
+    check_time(end, where, end_name)

@@ -1,17 +1,16 @@
-"""RTTM and UEM files, read with pyannote.database's loaders after a strict line check."""
+"""RTTM and UEM files: every line checked, then read into pyannote.core objects."""
 
 from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from pyannote.core import Annotation, Segment, Timeline
-from pyannote.database.util import load_rttm, load_uem
 
 from proxyseg.atomic import write_text
 from proxyseg.errors import LabelFormatError
-from proxyseg.formats._parsing import check_interval, parse_number, read_text
+from proxyseg.formats._parsing import check_interval, parse_number, read_text, shown
 
 
 def _with_uris(items, kind: type) -> list:
@@ -48,74 +47,85 @@ def write_rttm(path: str | os.PathLike, annotations: Annotation | Iterable[Annot
     write_text(path, buffer.getvalue())
 
 
-def _validated(path, columns: int, check) -> tuple[list[str], set[str]]:
-    """Validate a whitespace-separated file with ``check(tokens, line_number)``.
+# The line types of the RTTM specification (NIST RT-09 evaluation plan, appendix A). Any other first
+# field is a mistake (a lowercase "speaker", a stray character) that would drop the line silently.
+RTTM_TYPES = frozenset({
+    "SEGMENT", "NOSCORE", "NO_RT_METADATA", "LEXEME", "NON-LEX", "NON-SPEECH", "FILLER", "EDIT",
+    "IP", "SU", "CB", "A/P", "SPEAKER", "SPKR-INFO",
+})
 
-    Returns the lines to give pandas (those for which ``check`` returns a uri) and
-    the set of their uris.
-    """
-    kept, uris = [], set()
+# The tokens pandas reads as missing values (pandas.read_csv's default na_values), and so do the
+# loaders of pyannote.database: a uri or label written so means nothing to those tools, and is
+# refused rather than read differently here.
+_MISSING = frozenset({
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+})
+
+
+def _lines(path, columns: int) -> Iterator[tuple[str, list[str]]]:
+    """``("<path>:<line>", fields)`` of each line that is neither blank nor a ``;;`` comment."""
     for number, line in enumerate(read_text(path).splitlines(), start=1):
         tokens = line.split()
         if not tokens or tokens[0].startswith(";;"):
             continue
         if len(tokens) != columns:
-            raise LabelFormatError(
-                f"{path}:{number}: expected {columns} columns, got {len(tokens)}"
-            )
-        uri = check(tokens, number)
-        if uri is not None:
-            kept.append(" ".join(tokens))
-            uris.add(uri)
-    return kept, uris
+            raise LabelFormatError(f"{path}:{number}: expected {columns} columns, got {len(tokens)}")
+        yield f"{path}:{number}", tokens
 
 
-def _load(path, loader, kept: list[str], uris: set[str], kind: str) -> dict:
-    try:
-        loaded = loader(io.StringIO("\n".join(kept)))
-    except Exception as error:  # pandas raises many types; all mean "unparsable"
-        raise LabelFormatError(f"{path}: cannot parse {kind} ({error})") from None
-    # pandas reads tokens such as "NA" or "null" as missing values, which would drop
-    # rows silently; refuse the file instead.
-    if set(loaded) != uris:
-        raise LabelFormatError(f"{path}: a uri reads as a missing value (e.g. 'NA', 'null')")
-    return loaded
+def _name(token: str, where: str, what: str) -> str:
+    if token in _MISSING:
+        raise LabelFormatError(
+            f"{where}: {what} {token!r} reads as a missing value (e.g. 'NA', 'null') in pandas and pyannote"
+        )
+    return token
 
 
 def read_rttm(path: str | os.PathLike) -> dict[str, Annotation]:
     """Read an RTTM file.
 
-    Only ``SPEAKER`` lines are kept (other types need 10 columns too, but are not
-    parsed further); blank lines and ``;;`` comments are skipped.
+    Only ``SPEAKER`` lines are kept (other types of the RTTM specification need 10 columns too, but
+    are not parsed further; an unknown type is refused); blank lines and ``;;`` comments are skipped.
+    Times are plain decimal numbers; a segment may not start before 0 nor end after
+    :data:`~proxyseg.formats.MAX_TIME`. Uris and labels that pandas reads as missing values
+    (``NA``, ``null``, ...) are refused.
 
     Parameters
     ----------
     path : str or PathLike
-        RTTM file.
+        RTTM file: UTF-8, with or without a byte-order mark, or UTF-16 with one.
 
     Returns
     -------
     dict of str to Annotation
-        Annotation of each uri in the file, ``{}`` for a file without segments.
-    """
+        Annotation of each uri in the file, in uri order, ``{}`` for a file without segments;
+        track ``i`` is the ``i``-th non-empty segment of the file, as pyannote.database numbers them.
 
-    def check(tokens: list[str], number: int) -> str | None:
+    Raises
+    ------
+    LabelFormatError
+        One line naming the file, the line and the field.
+    """
+    annotations: dict[str, Annotation] = {}
+    track = 0
+    for where, tokens in _lines(path, 10):
+        if tokens[0] not in RTTM_TYPES:
+            raise LabelFormatError(f"{where}: unknown RTTM type {shown(tokens[0])} (segments are 'SPEAKER' lines)")
         # Other types (SPKR-INFO, ...) may hold <NA> times; they carry no segment.
         if tokens[0] != "SPEAKER":
-            return None
-        start = parse_number(tokens[3], path, number, "start time")
-        duration = parse_number(tokens[4], path, number, "duration")
-        check_interval(start, start + duration, path, number)
-        return tokens[1] if Segment(start, start + duration) else None
-
-    kept, uris = _validated(path, 10, check)
-    if not kept:
-        return {}
-    loaded = _load(path, load_rttm, kept, uris, "RTTM")
-    labels = [label for annotation in loaded.values() for label in annotation.labels()]
-    if not all(isinstance(label, str) for label in labels):
-        raise LabelFormatError(f"{path}: a label reads as a missing value (e.g. 'NA', 'null')")
-    return loaded
+            continue
+        uri, label = _name(tokens[1], where, "uri"), _name(tokens[7], where, "label")
+        start = parse_number(tokens[3], where, "start time")
+        end = start + parse_number(tokens[4], where, "duration")
+        check_interval(start, end, where, "end time (start + duration)")
+        segment = Segment(start, end)
+        if segment:
+            if uri not in annotations:
+                annotations[uri] = Annotation(uri=uri)
+            annotations[uri][segment, track] = label
+            track += 1
+    return {uri: annotations[uri] for uri in sorted(annotations)}
 
 
 def write_uem(path: str | os.PathLike, timelines: Timeline | Iterable[Timeline]) -> None:
@@ -138,6 +148,8 @@ def write_uem(path: str | os.PathLike, timelines: Timeline | Iterable[Timeline])
 def read_uem(path: str | os.PathLike) -> dict[str, Timeline]:
     """Read a UEM file.
 
+    Times are checked as in :func:`read_rttm`.
+
     Parameters
     ----------
     path : str or PathLike
@@ -146,14 +158,19 @@ def read_uem(path: str | os.PathLike) -> dict[str, Timeline]:
     Returns
     -------
     dict of str to Timeline
-        Evaluated regions of each uri, ``{}`` for an empty file.
+        Evaluated regions of each uri, in uri order, ``{}`` for an empty file.
+
+    Raises
+    ------
+    LabelFormatError
+        One line naming the file, the line and the field.
     """
-
-    def check(tokens: list[str], number: int) -> str | None:
-        start = parse_number(tokens[2], path, number, "start time")
-        end = parse_number(tokens[3], path, number, "end time")
-        check_interval(start, end, path, number)
-        return tokens[0] if Segment(start, end) else None
-
-    kept, uris = _validated(path, 4, check)
-    return _load(path, load_uem, kept, uris, "UEM") if kept else {}
+    segments: dict[str, list[Segment]] = {}
+    for where, tokens in _lines(path, 4):
+        uri = _name(tokens[0], where, "uri")
+        start = parse_number(tokens[2], where, "start time")
+        end = parse_number(tokens[3], where, "end time")
+        check_interval(start, end, where)
+        if Segment(start, end):
+            segments.setdefault(uri, []).append(Segment(start, end))
+    return {uri: Timeline(segments[uri], uri=uri) for uri in sorted(segments)}

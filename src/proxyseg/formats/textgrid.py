@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from proxyseg.errors import LabelFormatError
-from proxyseg.formats._parsing import check_interval, parse_number
+from proxyseg.formats._parsing import check_interval, parse_number, shown
 
 
 def _quote(text: str) -> str:
@@ -69,7 +69,7 @@ class TextGridReader:
             self.fail(f"unexpected end of TextGrid, expected {pattern!r}")
         match = re.fullmatch(pattern, self.lines[self.position][1])
         if match is None:
-            self.fail(f"expected {pattern!r} in TextGrid, got {self.lines[self.position][1]!r}")
+            self.fail(f"expected {pattern!r} in TextGrid, got {shown(self.lines[self.position][1])}")
         self.position += 1
         return match.group(1) if match.groups() else ""
 
@@ -77,15 +77,24 @@ class TextGridReader:
         value = self.expect(key + r'\s*=\s*"((?:[^"]|"")*)"').replace('""', '"')
         if required is not None and value != required:
             self.position -= 1
-            self.fail(f"{key} must be {required!r}, got {value!r}")
+            self.fail(f"{key} must be {required!r}, got {shown(value)}")
         return value
 
-    def number(self, key: str) -> float:
-        value = self.expect(key + r"\s*=\s*(\S+)")
-        return parse_number(value, self.path, self.lines[self.position - 1][0], key)
+    def where(self) -> str:
+        """``"<path>:<line>"`` of the line just read."""
+        return f"{self.path}:{self.lines[self.position - 1][0]}"
 
-    def count(self, key: str) -> int:
-        return int(self.expect(key + r"\s*=\s*(\d+)"))
+    def number(self, key: str) -> float:
+        return parse_number(self.expect(key + r"\s*=\s*(\S+)"), self.where(), key)
+
+    def count(self, key: str, name: str) -> int:
+        digits = self.expect(key + r"\s*=\s*([0-9]+)").lstrip("0")
+        # More digits than the number of lines: more items than the file can describe (and int()
+        # refuses more than 4,300 digits with a ValueError).
+        if len(digits) > len(str(len(self.lines))):
+            self.position -= 1
+            self.fail(f"{name} {shown(digits)} is more than the file's lines can hold")
+        return int(digits or "0")
 
     def segments(self) -> list[tuple[float, float, str]]:
         self.string("File type", "ooTextFile")
@@ -93,7 +102,7 @@ class TextGridReader:
         self.number("xmin")
         self.number("xmax")
         self.expect(r"tiers\?\s*<exists>")
-        tiers = self.count("size")
+        tiers = self.count("size", "size")
         self.expect(r"item\s*\[\s*\]\s*:")
         segments = []
         for tier in range(1, tiers + 1):
@@ -102,12 +111,12 @@ class TextGridReader:
             name = self.string("name")
             self.number("xmin")
             self.number("xmax")
-            for interval in range(1, self.count(r"intervals\s*:\s*size") + 1):
+            for interval in range(1, self.count(r"intervals\s*:\s*size", "intervals: size") + 1):
                 self.expect(rf"intervals\s*\[\s*{interval}\s*\]\s*:")
                 start, end = self.number("xmin"), self.number("xmax")
-                check_interval(start, end, self.path, self.lines[self.position - 1][0])
+                check_interval(start, end, self.where(), "xmax")
                 if self.string("text"):
                     segments.append((start, end, name))
         if self.position < len(self.lines):
-            self.fail(f"unexpected content after the last tier: {self.lines[self.position][1]!r}")
+            self.fail(f"unexpected content after the last tier: {shown(self.lines[self.position][1])}")
         return segments
