@@ -41,7 +41,7 @@ def test_a_directory_with_a_pickle_is_refused(saved):
     (lambda c: c.update(type="mystery"), "unknown model type"),
     (lambda c: c["arguments"].update(bottleneck=32), "do not fit"),
     (lambda c: c["arguments"].update(colour="blue"), "invalid arguments"),
-    (lambda c: c.update(classes=["speech", "laughter"]), "unknown classes"),
+    (lambda c: c.update(classes=["speech", "laughter"]), r"classes\[1\] must be one of .*laughter"),
     (lambda c: c.update(binarization={"speech": {"onset": 0.2, "offset": 0.9}}), "invalid binarization"),
 ])
 def test_malformed_configs_are_refused_with_a_clear_error(saved, change, message):

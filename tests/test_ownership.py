@@ -229,3 +229,34 @@ def test_corpus_overwrite_replaces_an_interrupted_corpus_of_ours(tmp_path, sourc
     assert not list(corpus.rglob(".*.tmp.*"))
     assert sorted(path.stem for path in (corpus / "audio").iterdir()) == sorted(
         uri for split in ("train", "dev", "test") for uri in built.uris(split))
+
+
+# -- models and dictionaries -------------------------------------------------------------------
+
+
+def test_saving_a_model_refuses_to_replace_another_tools_model(tmp_path):
+    """`train ... -o FOLDER` on a folder holding another tool's config.json (a Hugging Face model) leaves it whole."""
+    from proxyseg.artefacts import load_model, save_model
+
+    folder = tmp_path / "hf-model"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"model_type": "wavlm"}')
+    (folder / "model.safetensors").write_bytes(b"weights of another tool")
+    before = snapshot(folder)
+    with pytest.raises(OutputError, match="holds a model that is not proxyseg's"):
+        save_model(folder, load_model("teacher").model)
+    assert snapshot(folder) == before
+    save_model(tmp_path / "ours", load_model("teacher").model)
+    save_model(tmp_path / "ours", load_model("teacher").model)  # our own is replaced
+
+
+def test_saving_a_dictionary_refuses_to_replace_another_files_dictionary_json(tmp_path):
+    from proxyseg.nmf import Dictionary
+
+    atoms = Dictionary(np.ones((257, 4), dtype=np.float32) / 16.0)
+    (tmp_path / "dictionary.json").write_text('{"words": ["a", "b"]}')
+    with pytest.raises(OutputError, match="dictionary.json that is not proxyseg's"):
+        atoms.save(tmp_path)
+    assert (tmp_path / "dictionary.json").read_text() == '{"words": ["a", "b"]}'
+    atoms.save(tmp_path / "ours")
+    atoms.save(tmp_path / "ours")

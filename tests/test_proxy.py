@@ -278,6 +278,21 @@ def test_a_proxy_on_wavlm_features_trains_and_loads(tiny_corpus, dictionary_dir,
     assert output.hidden.shape == (num_feature_frames(16000 * 9), RANK) and np.all(output.hidden >= 0)
 
 
+def test_a_teacher_on_wavlm_features_is_distilled_and_carried_whole(tiny_corpus, dictionary_dir, tmp_path):
+    """The proxy's copy of a teacher on SSL features holds its backbone too, so that it loads and explains."""
+    pytest.importorskip("transformers")
+    from proxyseg.ssl_features import save_tiny_random_model
+    from proxyseg.training.teacher import train_teacher
+
+    wavlm = save_tiny_random_model(tmp_path / "wavlm")
+    train_teacher(tiny_corpus.root, tmp_path / "teacher", features="ssl", ssl_model=str(wavlm), **TINY)
+    train_proxy(tiny_corpus.root, str(tmp_path / "teacher"), tmp_path / "proxy", dictionary=dictionary_dir, **TINY)
+    shutil.rmtree(wavlm)  # the proxy must not depend on where the backbone was
+    waveform = np.random.default_rng(0).standard_normal(16000 * 9).astype(np.float32) * 0.1
+    carried = teacher_of(load_model(tmp_path / "proxy")).predict(waveform).probabilities
+    assert carried.shape == (num_feature_frames(16000 * 9), 4) and np.all((carried >= 0) & (carried <= 1))
+
+
 def test_the_shipped_proxy_is_the_default_model_and_carries_its_teacher():
     loaded = load_model("proxy")
     assert loaded.type == "proxy_segmenter" and loaded.model.get_config()["features"] == "teacher"

@@ -5,32 +5,84 @@
 hop and window, training chunk, library version) and the tuned binarisation per class.
 :func:`load_model` takes a directory or the name of a model shipped in
 ``proxyseg/pretrained/`` (e.g. ``teacher``).
+
+A model directory may come from someone else, so it is read as data that can be wrong in any way:
+
+- Only regular files are read (a FIFO or a device would hang the reader or never end), and only
+  inside the directory: a symbolic link is followed when it leads to a regular file inside the
+  directory (the directory itself may be a link), and refused otherwise. JSON files are refused
+  above :data:`MAX_JSON_BYTES`, before they are read.
+- JSON is parsed strictly (no NaN or infinite numbers, no repeated keys) and checked against a
+  schema (:mod:`proxyseg.models.schema`): every number is checked for type and range before it
+  sizes anything, and the weights' header (names, shapes, dtypes) is checked against the model
+  before any tensor is read; weights must be finite.
+- Nothing is fetched: a model on SSL features names its backbone by a folder inside the
+  directory (:func:`save_model` copies it there), never by a hub id.
+
+Anything else is a :class:`~proxyseg.errors.ModelError` of one line naming the file and the field.
 """
 
 from __future__ import annotations
 
+import copy
 import json
+import os
+import shutil
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
 from torch import nn
 
 from proxyseg import __version__
 from proxyseg.atomic import atomic_output, write_json
-from proxyseg.errors import ModelError
+from proxyseg.errors import ModelError, OutputError
 from proxyseg.features import HOP_LENGTH, SAMPLE_RATE, WIN_LENGTH
 from proxyseg.labels import CLASSES, Hysteresis
 from proxyseg.models.proxy import ProxySegmenter
+from proxyseg.models.schema import Choice, Fields, ListOf, MapOf, Number, Rule, Text, check
 from proxyseg.models.tcn import TCNSegmenter
+from proxyseg.ownership import ForeignMarker, read_marker
+from proxyseg.ssl_features import SSLFeatures
 
 #: Model classes that a directory may name in its ``type``.
 MODEL_TYPES: dict[str, type[nn.Module]] = {"tcn_segmenter": TCNSegmenter, "proxy_segmenter": ProxySegmenter}
 PRETRAINED_DIR = Path(__file__).parent / "pretrained"
 CONFIG, WEIGHTS = "config.json", "model.safetensors"
+#: Where :func:`save_model` puts the SSL backbone of a model on SSL features.
+SSL_DIR = "ssl"
+#: The shipped configurations are about 1.5 kB: 1 MiB is generous for a JSON file of a model.
+MAX_JSON_BYTES = 2**20
 # Files that would be unpickled by other tools: their presence means the directory is not ours.
 _PICKLE_SUFFIXES = {".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin"}
+# The dtypes of our weights, as safetensors names them.
+_DTYPES = {torch.float32: "F32", torch.int64: "I64"}
+
+
+class _Anything(Rule):
+    """Any JSON value: the model's constructor checks its arguments itself."""
+
+    def check(self, value, name: str) -> None:
+        pass
+
+
+_HYSTERESIS = Fields({name: Number(0.0, 1.0) for name in ("onset", "offset")}
+                     | {name: Number(0.0, 3600.0) for name in ("min_duration_on", "min_duration_off")})
+#: What ``config.json`` may hold (``arguments``: see each model class's ``ARGUMENTS``).
+_CONFIG = Fields({
+    "type": Text(100),
+    "arguments": MapOf(Text(100), _Anything()),
+    "classes": ListOf(Choice(CLASSES), shortest=1, longest=len(CLASSES), unique=True),
+    "binarization": MapOf(Choice(CLASSES), _HYSTERESIS),
+    "specification": Fields({"sample_rate": Choice((SAMPLE_RATE,)), "hop_length": Choice((HOP_LENGTH,)),
+                             "win_length": Choice((WIN_LENGTH,)), "chunk_duration": Number(0.025, 3600.0),
+                             "proxyseg_version": Text(100), "features": Text(100), "teacher": Text(1000)}),
+}, required=("type",))
 
 
 @dataclass
@@ -78,7 +130,10 @@ def save_model(directory: str | Path, model: nn.Module, *, classes: tuple[str, .
         one is removed first, so that a run killed in between leaves no model rather than a
         mismatched one).
     model
-        An instance of a class of :data:`MODEL_TYPES` with a ``get_config()`` method.
+        An instance of a class of :data:`MODEL_TYPES` with a ``get_config()`` method. On SSL
+        features, the backbone's JSON and safetensors files are copied into ``directory/ssl``
+        (unless they are inside ``directory`` already), which the config names: the directory
+        is complete on its own, and loading it never looks elsewhere.
     classes
         Classes the model was trained on.
     binarization
@@ -97,18 +152,47 @@ def save_model(directory: str | Path, model: nn.Module, *, classes: tuple[str, .
         raise ValueError(f"cannot save a {type(model).__name__}; known types: {sorted(MODEL_TYPES)}")
     config = {
         "type": names[0],
-        "arguments": model.get_config(),
+        "arguments": copy.deepcopy(model.get_config()),  # its SSL folder is rewritten below, not the model's
         "classes": list(classes),
         "binarization": {name: value.to_dict() for name, value in (binarization or {}).items()},
         "specification": spec or specification(chunk_duration=4.0),
     }
     state = {name: tensor.detach().contiguous() for name, tensor in model.state_dict().items()}
+    # Only a model of ours is replaced: another tool's config.json beside its own model.safetensors
+    # (a Hugging Face model folder) is refused.
+    try:
+        read_marker(directory / CONFIG, lambda content: content.get("type") in MODEL_TYPES)
+    except ForeignMarker as error:
+        raise OutputError(f"{directory} holds a model that is not proxyseg's ({error}); choose an empty or new "
+                          "folder") from None
     # The configuration goes last: a directory holding one holds the weights that go with it.
     (directory / CONFIG).unlink(missing_ok=True)
+    # The folder the backbone was read from (a hub id's is in the local cache): at most one per model.
+    backbones = [module.directory for module in model.modules() if isinstance(module, SSLFeatures)]
+    for arguments, backbone in zip(_ssl_arguments(config["arguments"]), backbones):
+        arguments["ssl_model"] = _store_ssl(backbone, directory)
     with atomic_output(directory / WEIGHTS) as partial:
         save_file(state, str(partial))
     write_json(directory / CONFIG, config)
     return directory
+
+
+def _ssl_arguments(arguments: dict) -> list[dict]:
+    """The argument dicts (the model's, its teacher's) that name an SSL backbone to load."""
+    nested = [arguments, arguments.get("teacher")]
+    return [found for found in nested if isinstance(found, dict) and found.get("features") == "ssl"]
+
+
+def _store_ssl(backbone: Path, directory: Path) -> str:
+    """``backbone``'s folder as a path relative to ``directory``, copied into ``directory/ssl`` if outside it."""
+    backbone = backbone.resolve()
+    if backbone.is_relative_to(directory.resolve()):
+        return backbone.relative_to(directory.resolve()).as_posix()
+    for file in sorted(backbone.iterdir()):
+        if file.is_file() and file.suffix in (".json", ".safetensors"):  # never a pickle
+            with atomic_output(directory / SSL_DIR / file.name) as partial:
+                shutil.copyfile(file, partial)
+    return SSL_DIR
 
 
 def resolve(name_or_path: str | Path) -> Path:
@@ -119,6 +203,8 @@ def resolve(name_or_path: str | Path) -> Path:
     shipped = PRETRAINED_DIR / str(name_or_path)
     if isinstance(name_or_path, str) and "/" not in name_or_path and shipped.is_dir():
         return shipped
+    if path.exists():
+        raise ModelError(f"{name_or_path}: not a model directory (a model is a folder holding {CONFIG} and {WEIGHTS})")
     available = sorted(p.name for p in PRETRAINED_DIR.iterdir() if p.is_dir()) if PRETRAINED_DIR.is_dir() else []
     raise ModelError(f"{name_or_path}: no such model directory; shipped models: {', '.join(available) or 'none'}")
 
@@ -126,55 +212,186 @@ def resolve(name_or_path: str | Path) -> Path:
 def load_model(name_or_path: str | Path) -> LoadedModel:
     """Read a model directory (or a shipped model's name), refusing anything but safetensors + JSON.
 
+    See the module's docstring for what is checked, and refused, before anything is allocated.
+
     Raises
     ------
     ModelError
-        Missing or malformed ``config.json``, unknown type, pickle files in the directory,
-        missing, malformed or mismatched weights.
+        Missing or malformed ``config.json``, unknown type, arguments out of range, pickle
+        files in the directory, a file that is not a regular file inside the directory,
+        missing, malformed, mismatched or non-finite weights.
     """
     directory = resolve(name_or_path)
-    pickles = sorted(p.name for p in directory.iterdir() if p.suffix.lower() in _PICKLE_SUFFIXES)
+    try:
+        pickles = sorted(p.name for p in directory.iterdir() if p.suffix.lower() in _PICKLE_SUFFIXES)
+    except OSError as error:
+        raise ModelError(f"{directory}: cannot be listed ({error.strerror})") from None
     if pickles:
         raise ModelError(f"{directory}: holds pickle files ({', '.join(pickles)}); "
                          "proxyseg only loads config.json + model.safetensors")
-    config = _read_config(directory)
-    cls = MODEL_TYPES.get(config.get("type"))
-    if cls is None:
-        raise ModelError(f"{directory}: unknown model type {config.get('type')!r}; known: {sorted(MODEL_TYPES)}")
+    if not os.path.lexists(directory / CONFIG):
+        raise ModelError(f"{directory}: not a model directory (no {CONFIG})")
+    config = read_json(directory, CONFIG, _CONFIG)
+    if config["type"] not in MODEL_TYPES:
+        raise ModelError(f"{directory / CONFIG}: unknown model type {config['type']!r}; known: {sorted(MODEL_TYPES)}")
+    arguments = config.get("arguments", {})
+    # Segmentation reads one score per class of CLASSES: fewer would be broadcast, more fail mid-run.
+    if arguments.get("num_classes", len(CLASSES)) != len(CLASSES):
+        raise ModelError(f"{directory / CONFIG}: arguments.num_classes must be {len(CLASSES)} "
+                         f"({', '.join(CLASSES)}), got {str(arguments['num_classes'])[:40]}")
+    for found in _ssl_arguments(arguments):
+        found["ssl_model"] = _local_ssl(directory, found.get("ssl_model"))
     try:
-        model = cls(**config.get("arguments", {}))
+        model = MODEL_TYPES[config["type"]](**arguments)
     except (TypeError, ValueError) as error:
-        raise ModelError(f"{directory}: invalid arguments for {config['type']}: {error}") from None
-    try:
-        state = load_file(str(directory / WEIGHTS))
-    except (OSError, SafetensorError) as error:
-        raise ModelError(f"{directory}: cannot read {WEIGHTS}: {error}") from None
-    expected = model.state_dict()
-    problems = sorted(set(expected) ^ set(state)) + sorted(
-        name for name in set(expected) & set(state) if expected[name].shape != state[name].shape)
-    if problems:
-        raise ModelError(f"{directory}: weights do not fit a {config['type']} with these arguments "
-                         f"(mismatched: {', '.join(problems[:5])}{'…' if len(problems) > 5 else ''})")
-    model.load_state_dict(state)
-    classes = tuple(config.get("classes", CLASSES))
-    unknown = sorted(set(classes) - set(CLASSES))
-    if unknown:
-        raise ModelError(f"{directory}: unknown classes {unknown} in config.json")
+        raise ModelError(f"{directory / CONFIG}: invalid arguments for {config['type']}: {error}") from None
+    model.load_state_dict(read_weights(directory, WEIGHTS, model.state_dict()))
     try:
         binarization = {name: Hysteresis.from_dict(value) for name, value in config.get("binarization", {}).items()}
     except (TypeError, ValueError) as error:
-        raise ModelError(f"{directory}: invalid binarization in config.json: {error}") from None
-    return LoadedModel(model.eval(), config["type"], classes, binarization, config.get("specification", {}), directory)
+        raise ModelError(f"{directory / CONFIG}: invalid binarization: {error}") from None
+    return LoadedModel(model.eval(), config["type"], tuple(config.get("classes", CLASSES)), binarization,
+                       config.get("specification", {}), directory)
 
 
-def _read_config(directory: Path) -> dict:
-    path = directory / CONFIG
+def regular_file(directory: Path, name: str, limit: int | None = None) -> Path:
+    """``directory/name`` resolved, when it is a regular file inside ``directory`` (of at most ``limit`` bytes).
+
+    Raises
+    ------
+    ModelError
+        Missing, a link leading outside ``directory``, a FIFO, device or folder, or too large.
+    """
+    path = directory / name
     try:
-        config = json.loads(path.read_text(encoding="utf-8"))
+        real = path.resolve(strict=True)
+        info = real.stat()
     except FileNotFoundError:
-        raise ModelError(f"{directory}: not a model directory (no {CONFIG})") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ModelError(f"{directory}: malformed {CONFIG}: {error}") from None
-    if not isinstance(config, dict):
-        raise ModelError(f"{directory}: malformed {CONFIG}: not a JSON object")
-    return config
+        raise ModelError(f"{path}: missing") from None
+    except (OSError, RuntimeError) as error:  # RuntimeError: a loop of links on Python < 3.13
+        raise ModelError(f"{path}: cannot be read ({getattr(error, 'strerror', None) or error})") from None
+    if not real.is_relative_to(directory.resolve()):
+        raise ModelError(f"{path}: a link to {real}, outside the model folder; only files inside it are read")
+    if not stat.S_ISREG(info.st_mode):
+        raise ModelError(f"{path}: not a regular file; only regular files are read")
+    if limit is not None and info.st_size > limit:
+        raise ModelError(f"{path}: {info.st_size:,} bytes, more than the {limit:,} such a file may have")
+    return real
+
+
+def read_json(directory: Path, name: str, schema: Fields) -> dict:
+    """The JSON object in ``directory/name`` (see :func:`regular_file`), parsed strictly and checked against ``schema``.
+
+    Raises
+    ------
+    ModelError
+        Naming the file and the first field that breaks the schema.
+    """
+    real, path = regular_file(directory, name, MAX_JSON_BYTES), directory / name
+    try:
+        # Non-blocking: a file swapped for a FIFO since regular_file() does not wait for a writer.
+        with os.fdopen(os.open(real, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise ModelError(f"{path}: not a regular file; only regular files are read")
+            data = handle.read(MAX_JSON_BYTES + 1)
+    except OSError as error:
+        raise ModelError(f"{path}: cannot be read ({error.strerror})") from None
+    try:
+        value = json.loads(data.decode("utf-8"), object_pairs_hook=_unique_keys, parse_constant=_no_constant,
+                           parse_float=_finite, parse_int=_short_int)
+    except UnicodeDecodeError as error:
+        raise ModelError(f"{path}: not UTF-8 text (byte {data[error.start]:#04x} at {error.start})") from None
+    except RecursionError:
+        raise ModelError(f"{path}: malformed JSON: nested too deeply") from None
+    except ValueError as error:  # json.JSONDecodeError, and the hooks' refusals
+        raise ModelError(f"{path}: malformed JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise ModelError(f"{path}: must be a JSON object, got a {type(value).__name__}")
+    try:
+        check(value, schema.rules, required=schema.required)
+    except ValueError as error:
+        raise ModelError(f"{path}: {error}") from None
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) < len(keys):
+        raise ValueError(f"key {next(k for k in keys if keys.count(k) > 1)[:40]!r} appears twice in an object")
+    return dict(pairs)
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a number (JSON has no NaN or infinity)")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if abs(number) == float("inf"):
+        raise ValueError(f"{text[:40]} is beyond the range of a float")
+    return number
+
+
+def _short_int(text: str) -> int:
+    if len(text.lstrip("-")) > 30:
+        raise ValueError(f"an integer of {len(text)} digits")
+    return int(text)
+
+
+def read_weights(directory: Path, name: str, expected: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The tensors of ``directory/name`` (safetensors), whose names, shapes and dtypes must be ``expected``'s.
+
+    The header is checked before any tensor is read; float tensors must be finite.
+
+    Raises
+    ------
+    ModelError
+        Not a regular safetensors file inside ``directory``, or tensors that do not fit.
+    """
+    path = directory / name
+    layout = {key: (tuple(value.shape), _DTYPES.get(value.dtype, str(value.dtype))) for key, value in expected.items()}
+    with open_tensors(directory, name) as handle:
+        found = {key: (tuple(handle.get_slice(key).get_shape()), handle.get_slice(key).get_dtype())
+                 for key in handle.keys()}
+        problems = sorted(set(layout) ^ set(found)) + sorted(k for k in set(layout) & set(found)
+                                                            if layout[k] != found[k])
+        if problems:
+            raise ModelError(f"{path}: weights do not fit the model of {CONFIG} (mismatched: "
+                             f"{', '.join(problems[:5])}{'…' if len(problems) > 5 else ''})")
+        state = {key: handle.get_tensor(key) for key in layout}
+    broken = sorted(key for key, tensor in state.items() if tensor.is_floating_point() and not tensor.isfinite().all())
+    if broken:
+        raise ModelError(f"{path}: weights hold NaN or infinite values ({', '.join(broken[:5])})")
+    return state
+
+
+@contextmanager
+def open_tensors(directory: Path, name: str, framework: str = "pt") -> Iterator:
+    """safetensors' handle on ``directory/name`` (see :func:`regular_file`): its header is read, not its tensors."""
+    real, path = regular_file(directory, name), directory / name
+    try:
+        with safe_open(str(real), framework=framework) as handle:
+            yield handle
+    except (OSError, SafetensorError) as error:
+        raise ModelError(f"{path}: cannot read it as safetensors ({error})") from None
+
+
+def _local_ssl(directory: Path, name) -> str | None:
+    """The SSL backbone ``name`` of a config: a folder inside ``directory`` whose entries are regular files inside it.
+
+    A hub id or any other name is refused here, before anything could look it up: loading a
+    model never touches the network.
+    """
+    if not isinstance(name, str):
+        return name  # the model's constructor refuses it
+    if not name or Path(name).is_absolute() or ".." in Path(name).parts:
+        raise ModelError(f"{directory / CONFIG}: arguments.ssl_model must name a folder inside the model folder "
+                         f"(as {SSL_DIR!r}), got {name[:100]!r}")
+    folder = directory / name
+    if not folder.resolve().is_relative_to(directory.resolve()) or not folder.is_dir():
+        raise ModelError(f"{directory / CONFIG}: arguments.ssl_model {name[:100]!r} is not a folder inside the "
+                         "model folder; models name their SSL backbone by such a folder, never by a hub id")
+    for entry in sorted(folder.iterdir()):
+        regular_file(folder, entry.name, MAX_JSON_BYTES if entry.suffix == ".json" else None)
+    return str(folder.resolve())
+

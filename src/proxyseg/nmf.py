@@ -12,26 +12,32 @@ scikit-learn's convention is ``X.T ≈ A B`` with samples in rows; here frames a
 
 from __future__ import annotations
 
-import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from safetensors import SafetensorError
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import save_file
 from sklearn.decomposition import NMF, non_negative_factorization
 from sklearn.exceptions import ConvergenceWarning
 
 from proxyseg import __version__
 from proxyseg.atomic import atomic_output, write_json
-from proxyseg.errors import ModelError
+from proxyseg.errors import ModelError, OutputError
 from proxyseg.features import NMF_SPECTROGRAM
+from proxyseg.models.schema import Choice, Fields, Integer, Number, Text
+from proxyseg.ownership import ForeignMarker, read_marker
 
 #: Itakura-Saito and Kullback-Leibler are undefined on exact zeros (digital silence): a floor
 #: far below any audible bin of log(1 + |STFT|²) keeps them finite.
 EPSILON = 1e-6
 BETA_LOSSES = {0.0: "itakura-saito", 1.0: "kullback-leibler", 2.0: "frobenius"}
+#: Frequency bins of a dictionary read from a file (ours have 257).
+MAX_BINS = 4097
+#: What ``dictionary.json`` may hold.
+_SCHEMA = Fields({"type": Choice(("nmf_dictionary",)), "rank": Integer(1, 4096), "beta": Choice(tuple(BETA_LOSSES)),
+                  "sparsity": Number(0.0, 1e6), "spectrogram": Choice((NMF_SPECTROGRAM,)),
+                  "proxyseg_version": Text(100)}, required=("rank",))
 
 
 @dataclass
@@ -78,6 +84,11 @@ class Dictionary:
         """Write ``dictionary.safetensors`` + ``dictionary.json`` into ``directory``, the JSON last (an
         earlier one removed first: a run killed in between leaves no dictionary, not a mismatched one)."""
         directory = Path(directory)
+        try:  # only a dictionary of ours is replaced
+            read_marker(directory / "dictionary.json", lambda content: content.get("type") == "nmf_dictionary")
+        except ForeignMarker as error:
+            raise OutputError(f"{directory} holds a dictionary.json that is not proxyseg's ({error}); choose an "
+                              "empty or new folder") from None
         (directory / "dictionary.json").unlink(missing_ok=True)
         with atomic_output(directory / "dictionary.safetensors") as partial:
             save_file({"atoms": np.ascontiguousarray(self.atoms, dtype=np.float32)}, str(partial))
@@ -88,16 +99,34 @@ class Dictionary:
 
     @classmethod
     def load(cls, directory: str | Path) -> Dictionary:
-        """Read a dictionary written by :meth:`save`."""
+        """Read a dictionary written by :meth:`save`, as :func:`proxyseg.artefacts.load_model` reads a
+        model: regular files inside ``directory`` only, strict JSON checked against its schema, the
+        tensor's header checked before it is read.
+
+        Raises
+        ------
+        ModelError
+            Naming the file and what is wrong with it.
+        """
+        from proxyseg.artefacts import open_tensors, read_json  # artefacts imports the models, and torch
+
         directory = Path(directory)
         try:
-            config = json.loads((directory / "dictionary.json").read_text())
-            atoms = load_file(str(directory / "dictionary.safetensors"))["atoms"]
-        except (OSError, ValueError, KeyError, SafetensorError) as error:
+            config = read_json(directory, "dictionary.json", _SCHEMA)
+            with open_tensors(directory, "dictionary.safetensors", framework="numpy") as handle:
+                layout = {key: (handle.get_slice(key).get_shape(), handle.get_slice(key).get_dtype())
+                          for key in handle.keys()}
+                shape, dtype = layout.get("atoms", ([], None))
+                if (list(layout) != ["atoms"] or dtype != "F32" or len(shape) != 2 or shape[1] != config["rank"]
+                        or not 1 <= shape[0] <= MAX_BINS):
+                    raise ModelError(f"{directory / 'dictionary.safetensors'}: must hold one float32 tensor 'atoms' "
+                                     f"of shape (bins, {config['rank']}), 1 to {MAX_BINS} bins")
+                atoms = handle.get_tensor("atoms")
+        except ModelError as error:
             raise ModelError(f"{directory}: not an NMF dictionary ({error})") from None
-        if atoms.ndim != 2 or atoms.shape[1] != config.get("rank") or np.any(atoms < 0):
-            raise ModelError(f"{directory}: malformed dictionary atoms of shape {atoms.shape}")
-        return cls(atoms, float(config["beta"]), float(config["sparsity"]))
+        if not np.all(np.isfinite(atoms)) or np.any(atoms < 0):
+            raise ModelError(f"{directory}: not an NMF dictionary (its atoms must be finite and non-negative)")
+        return cls(atoms, float(config.get("beta", 2.0)), float(config.get("sparsity", 1.0)))
 
 
 def learn_dictionary(spectrograms: list[np.ndarray], rank: int = 128, beta: float = 2.0, sparsity: float = 1.0,

@@ -5,9 +5,9 @@ states are mixed by a learned softmax-weighted sum, on the 20 ms grid of :mod:`p
 (the backbones' convolutions read 400 samples every 320: their frame count is exactly
 :func:`~proxyseg.features.num_feature_frames`).
 
-Weights come from a local directory or a Hugging Face model id, as safetensors only (nothing in
-proxyseg unpickles). Offline, download a model beforehand into a directory and pass it, or set
-``HF_HUB_OFFLINE=1`` to use the hub cache without network retries. Some hub repositories (e.g.
+Weights come from a local directory, or a Hugging Face model id already in the local hub cache,
+as safetensors only (nothing in proxyseg unpickles); nothing is ever downloaded: download a model
+beforehand into a directory and pass it. Some hub repositories (e.g.
 ``microsoft/wavlm-base-plus``) publish only a pickled ``pytorch_model.bin``: convert it once, where
 you trust it, with ``save_pretrained``. :func:`save_tiny_random_model` makes a tiny offline stand-in.
 
@@ -27,6 +27,7 @@ from torch import nn
 
 from proxyseg.errors import ModelError
 from proxyseg.features import HOP_LENGTH, num_feature_frames
+from proxyseg.models.schema import Integer, ListOf, check
 
 _MODELS = {"wavlm": "WavLM", "hubert": "Hubert", "wav2vec2": "Wav2Vec2"}
 
@@ -40,28 +41,29 @@ def _transformers():
     return transformers
 
 
-def _load(model: str) -> tuple[nn.Module, bool]:
-    """The backbone and whether its input is normalised, or a :class:`ModelError`."""
+def _load(model: str) -> tuple[nn.Module, bool, Path]:
+    """The backbone, whether its input is normalised and its local directory, or a :class:`ModelError`.
+
+    Loads are local only: a hub id is looked up in the local cache and nowhere else.
+    """
     transformers = _transformers()
     hint = ("the weights must be available locally: download them beforehand (e.g. `hf download "
             "microsoft/wavlm-large --local-dir DIR` on a machine with network access) and pass that "
             "directory; proxyseg reads only safetensors weights (model.safetensors)")
-    path = Path(model).expanduser()
-    # A hub id is "name" or "namespace/name"; anything else means a directory, so a missing one
-    # fails at once instead of after the hub client's network retries.
-    local = path.exists() or path.is_absolute() or model.startswith((".", "~")) or model.count("/") > 1
-    if local and not path.is_dir():
-        raise ModelError(f"cannot load SSL model {model!r}: no such directory; {hint}")
-    source = str(path) if local else model
+    directory = _local_directory(model)
+    if directory is None:
+        raise ModelError(f"cannot load SSL model {model!r}: no such directory, nor a model id in the local "
+                         f"hub cache; {hint}")
     try:
-        backbone, info = transformers.AutoModel.from_pretrained(source, use_safetensors=True,
-                                                                output_loading_info=True)
-    except (OSError, ValueError) as error:  # hub, file and config errors all derive from these
+        config = transformers.AutoConfig.from_pretrained(directory, local_files_only=True)
+        if not hasattr(config, "conv_stride") or not hasattr(config, "hidden_size"):
+            raise ModelError(f"{model!r} is a {type(config).__name__}, not a WavLM/HuBERT/wav2vec2 speech model")
+        _check_size(config)
+        backbone, info = transformers.AutoModel.from_pretrained(directory, config=config, use_safetensors=True,
+                                                                local_files_only=True, output_loading_info=True)
+    except _loading_errors() as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ModelError(f"cannot load SSL model {model!r} ({reason}); {hint}") from error
-    config = backbone.config
-    if not hasattr(config, "conv_stride") or not hasattr(config, "hidden_size"):
-        raise ModelError(f"{model!r} is a {type(backbone).__name__}, not a WavLM/HuBERT/wav2vec2 speech model")
     if math.prod(config.conv_stride) != HOP_LENGTH:
         raise ModelError(f"{model!r} has a hop of {math.prod(config.conv_stride)} samples, not {HOP_LENGTH} (20 ms)")
     # masked_spec_embed only serves masking during pre-training; anything else missing would be
@@ -69,11 +71,65 @@ def _load(model: str) -> tuple[nn.Module, bool]:
     missing = sorted(key for key in info["missing_keys"] if "masked_spec_embed" not in key)
     if missing:
         raise ModelError(f"SSL model {model!r} lacks weights {missing[:5]}{' ...' if len(missing) > 5 else ''}")
+    if not all(torch.isfinite(weight).all() for weight in backbone.state_dict().values() if weight.is_floating_point()):
+        raise ModelError(f"SSL model {model!r}: its weights hold NaN or infinite values")
     try:
-        do_normalize = getattr(transformers.AutoFeatureExtractor.from_pretrained(source), "do_normalize", True)
+        extractor = transformers.AutoFeatureExtractor.from_pretrained(directory, local_files_only=True)
+        do_normalize = getattr(extractor, "do_normalize", True)
     except (OSError, ValueError):  # no preprocessor_config.json: fall back on the model config
         do_normalize = getattr(config, "do_normalize", True)
-    return backbone, bool(do_normalize)
+    return backbone, bool(do_normalize), Path(directory)
+
+
+def _loading_errors() -> tuple[type[Exception], ...]:
+    """What transformers raises on files it cannot use: OSError and ValueError for files and configs,
+    hub's strict-dataclass errors (recent versions) or the constructor's own for values of the wrong type."""
+    from huggingface_hub import errors  # a dependency of transformers
+
+    return (OSError, ValueError, TypeError, KeyError, AttributeError, RuntimeError,
+            getattr(errors, "StrictDataclassError", OSError))
+
+
+#: The fields of a backbone's config that size it (the others are flags and small constants).
+_SIZES = {"num_hidden_layers": Integer(1, 128), "hidden_size": Integer(1, 8192), "intermediate_size": Integer(1, 65536),
+          "num_attention_heads": Integer(1, 1024), "num_conv_pos_embeddings": Integer(1, 4096),
+          "num_conv_pos_embedding_groups": Integer(1, 8192), "conv_dim": ListOf(Integer(1, 8192), 1, 32),
+          "conv_kernel": ListOf(Integer(1, 4096), 1, 32), "conv_stride": ListOf(Integer(1, 4096), 1, 32),
+          "num_adapter_layers": Integer(0, 64)}
+#: Weights of a backbone (WavLM-Large has 316 M): far more means a config that is not such a model.
+MAX_BACKBONE_PARAMETERS = 2_000_000_000
+
+
+def _check_size(config) -> None:
+    """Refuse a backbone config whose sizes are out of range, or that makes too many weights, before it is built."""
+    sizes = {name: list(value) if isinstance(value, tuple) else value
+             for name in _SIZES if (value := getattr(config, name, None)) is not None}
+    check(sizes, _SIZES)
+    hidden, layers, dims = sizes["hidden_size"], sizes["num_hidden_layers"], sizes["conv_dim"]
+    # The leading terms: attention and feed-forward per layer, the convolutions, the positional convolution.
+    weights = (layers * (4 * hidden * hidden + 2 * hidden * sizes.get("intermediate_size", 4 * hidden))
+               + sum(a * b * k for a, b, k in zip([1, *dims], dims, sizes["conv_kernel"]))
+               + hidden * hidden * sizes.get("num_conv_pos_embeddings", 128))
+    if weights > MAX_BACKBONE_PARAMETERS:
+        raise ValueError(f"its config makes about {weights:,} weights, more than the "
+                         f"{MAX_BACKBONE_PARAMETERS:,} allowed")
+
+
+def _local_directory(model: str) -> str | None:
+    """``model`` as a local directory: itself, or a hub id's folder in the local cache (no network)."""
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return str(path)
+    # A hub id is "name" or "namespace/name"; anything else can only be a directory.
+    if path.is_absolute() or model.startswith((".", "~")) or model.count("/") > 1:
+        return None
+    from huggingface_hub import try_to_load_from_cache  # a dependency of transformers
+
+    try:
+        cached = try_to_load_from_cache(model, "config.json")
+    except ValueError:  # not a valid hub id
+        return None
+    return str(Path(cached).parent) if isinstance(cached, str) else None
 
 
 def _parse_layers(layers: str, available: int) -> list[int]:
@@ -98,8 +154,9 @@ class SSLFeatures(nn.Module):
     Parameters
     ----------
     model
-        A local directory or a Hugging Face model id (``microsoft/wavlm-large``), loaded with
-        ``transformers.AutoModel.from_pretrained`` from safetensors weights.
+        A local directory, or a Hugging Face model id (``microsoft/wavlm-large``) in the local
+        hub cache, loaded with ``transformers.AutoModel.from_pretrained`` from safetensors
+        weights, never from the network. :attr:`directory` is the folder it was read from.
     layers
         Hidden states to mix: ``all`` (the convolutional/embedding output and every transformer
         layer, ``num_hidden_layers + 1`` states), or indices and ranges such as ``0-6,12``.
@@ -132,7 +189,7 @@ class SSLFeatures(nn.Module):
     def __init__(self, model: str, layers: str = "all", freeze: bool = True):
         super().__init__()
         self._config = {"model": model, "layers": layers, "freeze": freeze}
-        self.backbone, self.do_normalize = _load(model)
+        self.backbone, self.do_normalize, self.directory = _load(model)
         self.layer_indices = _parse_layers(layers, self.backbone.config.num_hidden_layers + 1)
         self.layer_weights = nn.Parameter(torch.zeros(len(self.layer_indices)))
         self.frozen = freeze

@@ -8,6 +8,7 @@ from torch.nn import functional as F
 
 from proxyseg.features import N_FFT, make_features, nmf_spectrogram
 from proxyseg.labels import CLASSES
+from proxyseg.models.schema import Choice, Fields, Integer, Nullable, check, check_size, tcn_context, tcn_parameters
 from proxyseg.models.tcn import TCNSegmenter
 from proxyseg.nn import TCN
 
@@ -54,6 +55,8 @@ class ProxySegmenter(nn.Module):
         With ``features="teacher"``: the constructor arguments of the
         :class:`~proxyseg.models.tcn.TCNSegmenter` whose hidden output is the input.
 
+    Arguments are checked as :class:`~proxyseg.models.tcn.TCNSegmenter`'s, against :attr:`ARGUMENTS`.
+
     Shape:
         - Input: ``(batch, samples)`` at 16 kHz; optionally ``features (batch, frame, dim)``
           computed beforehand (e.g. a teacher's cached hidden features), which replace the
@@ -71,29 +74,36 @@ class ProxySegmenter(nn.Module):
     torch.Size([2, 257, 199])
     """
 
+    #: The type and range of each argument (those it shares with the teacher are the teacher's).
+    ARGUMENTS = {**TCNSegmenter.ARGUMENTS, "features": Choice(PROXY_FEATURES), "rank": Integer(1, 4096),
+                 "dictionary": Choice(DICTIONARY_MODES), "repeats": Nullable(TCNSegmenter.ARGUMENTS["repeats"]),
+                 "teacher": Nullable(Fields(TCNSegmenter.ARGUMENTS))}
+
     def __init__(self, features: str = "spectrogram", rank: int = 128, dictionary: str = "fixed",
                  num_classes: int = len(CLASSES), bottleneck: int = 64, hidden: int = 128, kernel_size: int = 3,
                  blocks: int = 3, repeats: int | None = None, n_mels: int = 64, ssl_model: str | None = None,
                  ssl_layers: str = "all", log_offset: float = 1e-6, teacher: dict | None = None):
         super().__init__()
-        if features not in PROXY_FEATURES:
-            raise ValueError(f"unknown features {features!r}; choose from {', '.join(PROXY_FEATURES)}")
-        if dictionary not in DICTIONARY_MODES:
-            raise ValueError(f"dictionary must be one of {DICTIONARY_MODES}, got {dictionary!r}")
-        if rank < 1:
-            raise ValueError(f"rank must be >= 1, got {rank}")
-        if repeats is None:
-            repeats = 4 if features in ("spectrogram", "logmel") else 2
         self._config = {"features": features, "rank": rank, "dictionary": dictionary, "num_classes": num_classes,
                         "bottleneck": bottleneck, "hidden": hidden, "kernel_size": kernel_size, "blocks": blocks,
                         "repeats": repeats, "n_mels": n_mels, "ssl_model": ssl_model, "ssl_layers": ssl_layers,
                         "log_offset": log_offset, "teacher": teacher}
+        check(self._config, self.ARGUMENTS)
+        if repeats is None:
+            repeats = self._config["repeats"] = 4 if features in ("spectrogram", "logmel") else 2
         if features == "teacher":
             if not teacher:
                 raise ValueError("features='teacher' needs the teacher's TCNSegmenter arguments")
             self.features = _TeacherFeatures(TCNSegmenter(**teacher))
         else:
             self.features = make_features(features, n_mels, ssl_model, ssl_layers, log_offset)
+        # A teacher's weights are stored with ours (an SSL backbone's are not) and its context adds
+        # to the TCN's (SSL features have no bounded context).
+        stored = sum(p.numel() for p in self.features.parameters()) if features == "teacher" else 0
+        context = None if features == "ssl" else getattr(self.features, "receptive_field", 0)
+        check_size(stored + rank * (FREQUENCY_BINS + num_classes + 1 + bottleneck)
+                   + tcn_parameters(self.features.num_bins, bottleneck, hidden, kernel_size, blocks, repeats),
+                   None if context is None else context + tcn_context(kernel_size, blocks, repeats))
         self.spectrogram = nmf_spectrogram()  # the reconstruction target, as the dictionary's
         self.normalise = nn.BatchNorm1d(self.features.num_bins, momentum=None)  # see TCNSegmenter
         self.tcn = TCN(self.features.num_bins, bottleneck, hidden, kernel_size, blocks, repeats)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from proxyseg.features import make_features
+from proxyseg.features import FEATURES, make_features
 from proxyseg.labels import CLASSES
+from proxyseg.models.schema import (Choice, Integer, Nullable, Number, Text, check, check_size, tcn_context,
+                                    tcn_parameters)
 from proxyseg.nn import TCN
 
 
@@ -33,6 +35,10 @@ class TCNSegmenter(nn.Module):
         with the paper's ``log(1 + |STFT|²)`` (offset 1; ``benchmarks/teacher_log_offset.py``),
         whose shape changes with the input level (quiet recordings sit in its linear part).
 
+    Every argument is checked against :attr:`ARGUMENTS`, and their product against the limits of
+    :mod:`proxyseg.models.schema`, before anything is built: a ``ValueError`` names the one that
+    is out of range.
+
     The input normalisation is a batch norm over feature bins, whose statistics are those of
     the training features: in evaluation it is a fixed per-bin affine map, so it does not
     depend on the length of the input (instance norm would).
@@ -51,6 +57,12 @@ class TCNSegmenter(nn.Module):
     True
     """
 
+    #: The type and range of each argument (generous: the paper's teacher is 64, 128, 3, 3, 5).
+    ARGUMENTS = {"features": Choice(FEATURES), "n_mels": Integer(1, 512), "num_classes": Integer(1, 64),
+                 "bottleneck": Integer(1, 2048), "hidden": Integer(1, 4096), "kernel_size": Integer(1, 63),
+                 "blocks": Integer(1, 16), "repeats": Integer(1, 64), "ssl_model": Nullable(Text(4096)),
+                 "ssl_layers": Text(1000), "log_offset": Number(0.0, 1e6, above=True)}
+
     def __init__(self, features: str = "spectrogram", n_mels: int = 64, num_classes: int = len(CLASSES),
                  bottleneck: int = 64, hidden: int = 128, kernel_size: int = 3, blocks: int = 3, repeats: int = 5,
                  ssl_model: str | None = None, ssl_layers: str = "all", log_offset: float = 1e-6):
@@ -58,7 +70,10 @@ class TCNSegmenter(nn.Module):
         self._config = {"features": features, "n_mels": n_mels, "num_classes": num_classes, "bottleneck": bottleneck,
                         "hidden": hidden, "kernel_size": kernel_size, "blocks": blocks, "repeats": repeats,
                         "ssl_model": ssl_model, "ssl_layers": ssl_layers, "log_offset": log_offset}
+        check(self._config, self.ARGUMENTS)
         self.features = make_features(features, n_mels, ssl_model, ssl_layers, log_offset)
+        check_size(tcn_parameters(self.features.num_bins, bottleneck, hidden, kernel_size, blocks, repeats)
+                   + bottleneck * num_classes, tcn_context(kernel_size, blocks, repeats))
         # momentum=None: a cumulative average. The statistics are those of the input features,
         # which training does not change, so the exact average is the right estimate.
         self.normalise = nn.BatchNorm1d(self.features.num_bins, momentum=None)

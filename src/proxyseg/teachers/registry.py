@@ -47,6 +47,8 @@ def teacher_of(proxy: LoadedModel) -> Teacher:
         raise ModelError(f"{proxy.path}: names no teacher (not a proxy model directory)")
     if reference in OFF_THE_SHELF:
         return load_teacher(reference)
-    if proxy.path is None or Path(reference).is_absolute() or ".." in Path(reference).parts:
-        raise ModelError(f"{proxy.path}: its teacher must be a name or a folder inside it, got {reference!r}")
+    # Inside once links are followed too: a model folder from someone else reads nothing outside it.
+    if (proxy.path is None or Path(reference).is_absolute() or ".." in Path(reference).parts
+            or not (proxy.path / reference).resolve().is_relative_to(proxy.path.resolve())):
+        raise ModelError(f"{proxy.path}: its teacher must be a name or a folder inside it, got {reference[:100]!r}")
     return NeuralTeacher.from_pretrained(proxy.path / reference)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import shutil
 import warnings
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from rich.progress import Progress
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save_file
 
-from proxyseg.artefacts import CONFIG, WEIGHTS, LoadedModel, resolve, save_model, specification
+from proxyseg.artefacts import CONFIG, WEIGHTS, LoadedModel, load_model, resolve, save_model, specification
 from proxyseg.atomic import atomic_output, write_json
 from proxyseg.audio import load
 from proxyseg.corpus.manifest import Corpus
@@ -272,8 +271,9 @@ def _store_teacher(teacher: str | Path, output: Path) -> str:
     ``teacher`` after copying its model directory into ``output/teacher``."""
     if isinstance(teacher, str) and teacher in OFF_THE_SHELF:
         return teacher
-    source, copy = resolve(teacher), output / TEACHER_DIR
-    for name in (CONFIG, WEIGHTS):
-        with atomic_output(copy / name) as partial:
-            shutil.copyfile(source / name, partial)
+    # Saved anew rather than copied file by file, so that what it needs beside its weights (the
+    # backbone of a teacher on SSL features) comes along.
+    source = load_model(teacher)
+    save_model(output / TEACHER_DIR, source.model, classes=source.classes, binarization=source.binarization,
+               spec=source.specification)
     return TEACHER_DIR
