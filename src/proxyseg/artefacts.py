@@ -25,7 +25,6 @@ Anything else is a :class:`~proxyseg.errors.ModelError` of one line naming the f
 from __future__ import annotations
 
 import copy
-import json
 import os
 import shutil
 import stat
@@ -42,6 +41,7 @@ from torch import nn
 from proxyseg import __version__
 from proxyseg.atomic import atomic_output, write_json
 from proxyseg.errors import ModelError, OutputError
+from proxyseg.files import parse_json_strictly, read_regular
 from proxyseg.features import HOP_LENGTH, SAMPLE_RATE, WIN_LENGTH
 from proxyseg.labels import CLASSES, Hysteresis
 from proxyseg.models.proxy import ProxySegmenter
@@ -289,22 +289,11 @@ def read_json(directory: Path, name: str, schema: Fields) -> dict:
     """
     real, path = regular_file(directory, name, MAX_JSON_BYTES), directory / name
     try:
-        # Non-blocking: a file swapped for a FIFO since regular_file() does not wait for a writer.
-        with os.fdopen(os.open(real, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                raise ModelError(f"{path}: not a regular file; only regular files are read")
-            data = handle.read(MAX_JSON_BYTES + 1)
+        value = parse_json_strictly(read_regular(real, MAX_JSON_BYTES))  # again: it may have changed since
     except OSError as error:
         raise ModelError(f"{path}: cannot be read ({error.strerror})") from None
-    try:
-        value = json.loads(data.decode("utf-8"), object_pairs_hook=_unique_keys, parse_constant=_no_constant,
-                           parse_float=_finite, parse_int=_short_int)
-    except UnicodeDecodeError as error:
-        raise ModelError(f"{path}: not UTF-8 text (byte {data[error.start]:#04x} at {error.start})") from None
-    except RecursionError:
-        raise ModelError(f"{path}: malformed JSON: nested too deeply") from None
-    except ValueError as error:  # json.JSONDecodeError, and the hooks' refusals
-        raise ModelError(f"{path}: malformed JSON: {error}") from None
+    except ValueError as error:  # UnreadableFile too
+        raise ModelError(f"{path}: {error}") from None
     if not isinstance(value, dict):
         raise ModelError(f"{path}: must be a JSON object, got a {type(value).__name__}")
     try:
@@ -312,30 +301,6 @@ def read_json(directory: Path, name: str, schema: Fields) -> dict:
     except ValueError as error:
         raise ModelError(f"{path}: {error}") from None
     return value
-
-
-def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
-    keys = [key for key, _ in pairs]
-    if len(set(keys)) < len(keys):
-        raise ValueError(f"key {next(k for k in keys if keys.count(k) > 1)[:40]!r} appears twice in an object")
-    return dict(pairs)
-
-
-def _no_constant(name: str):
-    raise ValueError(f"{name} is not a number (JSON has no NaN or infinity)")
-
-
-def _finite(text: str) -> float:
-    number = float(text)
-    if abs(number) == float("inf"):
-        raise ValueError(f"{text[:40]} is beyond the range of a float")
-    return number
-
-
-def _short_int(text: str) -> int:
-    if len(text.lstrip("-")) > 30:
-        raise ValueError(f"an integer of {len(text)} digits")
-    return int(text)
 
 
 def read_weights(directory: Path, name: str, expected: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

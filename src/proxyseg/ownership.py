@@ -10,11 +10,11 @@ before anything is written or removed.
 from __future__ import annotations
 
 import json
-import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from proxyseg.errors import OutputError
+from proxyseg.files import UnreadableFile, read_regular
 
 #: Markers are small (an explanation's is ~30 kB): anything far larger is not one of ours.
 MARKER_BYTES = 16 * 2**20
@@ -34,16 +34,12 @@ def read_marker(path: Path, is_ours: Callable[[dict], bool]) -> dict | None:
         block the reader), larger than :data:`MARKER_BYTES`, not a JSON object, or refused by
         ``is_ours``.
     """
-    try:
-        status = path.lstat()
-    except FileNotFoundError:
+    if not _present(path):
         return None
-    if not stat.S_ISREG(status.st_mode):
-        raise ForeignMarker(f"{path} is not a regular file")
-    if status.st_size > MARKER_BYTES:
-        raise ForeignMarker(f"{path} is too large to be one of proxyseg's")
     try:
-        content = json.loads(path.read_bytes())
+        content = json.loads(read_regular(path, MARKER_BYTES))
+    except UnreadableFile as error:
+        raise ForeignMarker(f"{path}: {error}") from None
     except (ValueError, RecursionError):
         raise ForeignMarker(f"{path} is not proxyseg's (not JSON)") from None
     if not isinstance(content, dict) or not is_ours(content):

@@ -11,9 +11,9 @@ import math
 import os
 import re
 import reprlib
-import stat
 
 from proxyseg.errors import LabelFormatError
+from proxyseg.files import UnreadableFile, read_regular
 
 MAX_TIME = 1e7
 """Largest time, in seconds, an annotation file may hold (about 116 days).
@@ -38,16 +38,6 @@ def shown(value) -> str:
     return _shown.repr(value)
 
 
-def _read_bytes(path: str | os.PathLike) -> bytes:
-    # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever.
-    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-        os.close(descriptor)
-        raise LabelFormatError(f"{path}: not a regular file (a folder, FIFO or device)")
-    with os.fdopen(descriptor, "rb") as file:
-        return file.read()
-
-
 def read_text(path: str | os.PathLike) -> str:
     """The text of an annotation file: UTF-8, with or without a byte-order mark, or UTF-16 with one.
 
@@ -61,7 +51,10 @@ def read_text(path: str | os.PathLike) -> str:
     OSError
         The file cannot be opened (missing, no permission).
     """
-    data = _read_bytes(path)
+    try:
+        data = read_regular(path)
+    except UnreadableFile as error:
+        raise LabelFormatError(f"{path}: {error}") from None
     utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     encoding = "utf-16" if utf16 else "utf-8-sig"
     try:
