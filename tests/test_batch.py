@@ -1,4 +1,5 @@
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -149,3 +150,126 @@ def test_a_worker_that_dies_fails_only_its_own_file():
     report = run_batch(_DeadlyTask(), jobs, workers=2, progress=False)
     assert report.results == {name: f"{name}.wav" for name in ("a", "b", "c", "d", "e")}
     assert report.failures == ["deadly.wav: the process working on it died (out of memory, or killed by a signal)"]
+
+
+# Rule: list files never crash the run; each bad line is one message naming the list and the line,
+# and the other lines are processed (issue 13, case 5).
+
+@pytest.fixture
+def audio(tmp_path) -> Path:
+    """A short audio file (never read by ``collect``)."""
+    path = tmp_path / "take.wav"
+    path.write_bytes(b"RIFF")
+    return path
+
+
+def test_a_list_that_lists_itself_is_one_error(tmp_path, audio):
+    """Case 5: it used to recurse until RecursionError."""
+    listing = tmp_path / "self.txt"
+    listing.write_text("take.wav\nself.txt\n")
+    found = collect([listing])
+    assert [job.path for job in found.jobs] == [audio]
+    assert found.errors == [f"{listing}:2: {listing}: a list that includes itself; skipped"]
+
+
+def test_two_lists_that_list_each_other_are_one_error(tmp_path, audio):
+    """Case 5: a cycle through two lists, one of them named by another path (``./``)."""
+    (tmp_path / "sub").mkdir()
+    first, second = tmp_path / "first.lst", tmp_path / "sub" / "second.txt"
+    first.write_text("sub/second.txt\n")
+    second.write_text("../take.wav\n./../first.lst\n")
+    found = collect([first])
+    assert [job.path.resolve() for job in found.jobs] == [audio]
+    assert found.errors == [f"{second}:2: {tmp_path / 'sub' / './../first.lst'}: a list that includes itself; skipped"]
+
+
+def test_a_list_that_is_not_utf8_names_files_as_the_file_system_does(tmp_path, audio):
+    """Case 5: a Latin-1 list (once a UnicodeDecodeError traceback): its lines are file names in the file
+    system's terms, an undecodable one that exists is processed, one that does not is one error."""
+    named, missing = (tmp_path / os.fsdecode(name) for name in (b"caf\xe9.wav", b"na\xefve.wav"))
+    named.write_bytes(b"RIFF")
+    listing = tmp_path / "latin1.txt"
+    listing.write_bytes(b"caf\xe9.wav\nna\xefve.wav\ntake.wav\n")
+    found = collect([listing])
+    assert [job.path for job in found.jobs] == [named, audio]
+    assert found.errors == [f"{listing}:2: {missing}: no such file or folder (the line is not UTF-8 text)"]
+
+
+def test_bad_lines_are_one_error_each_and_the_others_are_processed(tmp_path, audio):
+    """Case 5: a FIFO (reading it would block), a NUL byte, a name too long for the file system, a line
+    longer than any path, a path holding a newline (two lines, neither of which exists), a folder
+    without audio, a Windows list (CRLF, BOM)."""
+    os.mkfifo(tmp_path / "pipe.wav")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "two\nlines.wav").write_bytes(b"RIFF")
+    listing = tmp_path / "bad.txt"
+    lines = [b"\xef\xbb\xbftake.wav", b"pipe.wav", b"nul\0.wav", b"n" * 300 + b".wav", b"x" * 5000, b"two",
+             b"lines.wav", b"empty", b"# a comment", b"", b"take.wav"]
+    listing.write_bytes(b"\r\n".join(lines) + b"\r\n")
+    found = collect([listing])
+    assert [job.path for job in found.jobs] == [audio]
+    reasons = {2: "not a regular file", 3: "holds a NUL byte", 4: "File name too long", 5: "longer than any path",
+               6: "no such file or folder", 7: "no such file or folder", 8: "no audio file in this folder",
+               11: "like those of"}
+    assert len(found.errors) == len(reasons)
+    for error, (number, reason) in zip(found.errors, reasons.items()):
+        assert error.startswith(f"{listing}:{number}: ") and reason in error, error
+
+
+def test_a_huge_list_is_read_in_bounded_memory_and_time(tmp_path):
+    """Case 5: a 64 MB list without a newline, and one of 200,000 lines."""
+    import time
+    import tracemalloc
+
+    one_line, many_lines = tmp_path / "one.txt", tmp_path / "many.txt"
+    one_line.write_bytes(b"x" * 64 * 2**20)
+    many_lines.write_bytes(b"missing.wav\n" * 200_000)
+    tracemalloc.start()
+    start = time.monotonic()
+    found = collect([one_line])
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert found.errors == [f"{one_line}:1: line longer than any path (4096 bytes); skipped"] and peak < 2**20
+    found = collect([many_lines])
+    assert len(found.errors) == 200_000 and time.monotonic() - start < 30
+
+
+def test_segment_reports_a_bad_list_line_and_processes_the_others(tiny_corpus, tmp_path):
+    """Case 5 from the command line: no traceback, one line per bad line, exit status 1."""
+    listing = tmp_path / "self.txt"
+    audio = os.fsencode(tiny_corpus.audio_path(tiny_corpus.uris("test")[0]))
+    listing.write_bytes(audio + b"\nself.txt\n\xff.wav\n")
+    result = run("segment", str(listing), "-o", str(tmp_path / "out"), "-q")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [
+        f"proxyseg: error: {listing}:2: {listing}: a list that includes itself; skipped",
+        f"proxyseg: error: {listing}:3: {tmp_path}/\\xff.wav: no such file or folder (the line is not UTF-8 text)"]
+    assert len(list((tmp_path / "out").glob("*.rttm"))) == 1
+
+
+# Rule: a task whose setup fails (a missing or malformed model) is one error, raised once by the
+# run, never a worker "dying" file after file (issue 13, case 6).
+
+class _UnloadableTask(_DeadlyTask):
+    def setup(self) -> None:
+        from proxyseg.errors import ModelError
+
+        raise ModelError("nowhere: no such model")
+
+
+def test_a_setup_that_fails_in_the_workers_is_raised_once(capfd):
+    """Case 6: it broke the pool (a traceback per worker) and every file "died (out of memory)"."""
+    from proxyseg.errors import ModelError
+
+    jobs = [Job(Path(f"{name}.wav"), name) for name in ("a", "b", "c", "d")]
+    with pytest.raises(ModelError, match="nowhere: no such model"):
+        run_batch(_UnloadableTask(), jobs, workers=2, progress=False)
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_segment_with_a_missing_model_says_so_once(inputs, tmp_path):
+    """Case 6 from the command line."""
+    result = run("segment", str(inputs), "-o", str(tmp_path / "out"), "--model", str(tmp_path / "nowhere"),
+                 "--jobs", "2", "-q")
+    assert result.returncode == 1 and "Traceback" not in result.stderr and "out of memory" not in result.stderr
+    assert len(result.stderr.splitlines()) == 1 and "nowhere" in result.stderr

@@ -326,15 +326,6 @@ def test_failed_write_keeps_old_file_and_leaves_no_temp_file(tmp_path):
     assert path.read_text() == "old content"
 
 
-def test_a_complete_write_removes_the_temporary_files_of_killed_writes_of_the_same_file(tmp_path):
-    leftover = tmp_path / ".a.rttm.k1ll3d_x.tmp.rttm"  # as mkstemp names them
-    others = [tmp_path / ".a.rttm.rttm.k1ll3d_x.tmp.rttm", tmp_path / ".b.rttm.k1ll3d_x.tmp.rttm"]
-    for path in [leftover, *others]:
-        path.write_text("partial")
-    write_rttm(tmp_path / "a.rttm", make((0.0, 1.0, "speech"), uri="a"))
-    assert not leftover.exists() and all(path.exists() for path in others)
-
-
 def test_interrupted_write_keeps_old_file(tmp_path, monkeypatch):
     path = tmp_path / "a.csv"
     path.write_text("old content")

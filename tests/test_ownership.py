@@ -117,24 +117,34 @@ def test_another_files_explanation_is_neither_taken_as_done_nor_replaced_silentl
     assert replaced["input"]["bytes"] == other.stat().st_size and task.done(Job(other, "x"))
 
 
-def test_the_files_of_an_interrupted_explanation_are_still_known_as_ours(tmp_path, explainer, monkeypatch):
-    """explanation.json says "incomplete" while the files are written, so that a rerun may replace them."""
+def test_an_explanation_claims_its_files_while_it_writes_them(tmp_path, explainer, monkeypatch):
+    """explanation.json says "incomplete" while the files are written; interrupted, the run leaves the folder as it was."""
     audio, out = noise(tmp_path / "a.wav"), tmp_path / "out"
-    real = type(explainer).explain
+    seen = {}
 
     def interrupted(self, blocks, uri, source, sink):
+        seen.update(json.loads((out / EXPLANATION).read_text()))
         sink.input(np.zeros(RATE, dtype=np.float32))
-        sink.explained("noise", np.zeros(RATE, dtype=np.float32), np.zeros(RATE, dtype=np.float32))
         raise KeyboardInterrupt
 
     monkeypatch.setattr(type(explainer), "explain", interrupted)
     with pytest.raises(KeyboardInterrupt):
         write_explanation(explainer, audio, out, "a")
-    marker = json.loads((out / EXPLANATION).read_text())
-    assert marker["status"] == "incomplete" and "noise.wav" in marker["outputs"]
+    assert seen["status"] == "incomplete" and {"noise.wav", "input.wav", "report.html"} <= set(seen["outputs"])
+    assert list(out.iterdir()) == []
+
+
+def test_the_files_of_an_explanation_killed_outright_are_replaced_by_the_next_run(tmp_path, explainer):
+    """What a SIGKILL leaves (the incomplete explanation.json and some audio) is ours: the rerun replaces it."""
+    audio, out = noise(tmp_path / "a.wav"), tmp_path / "out"
+    out.mkdir()
+    (out / EXPLANATION).write_text(json.dumps({"schema": "proxyseg.explanation/1", "status": "incomplete",
+                                               "input": {"uri": "a"}, "outputs": ["input.wav", "music.wav"]}))
+    (out / "input.wav").write_bytes(b"RIFF")
+    (out / "music.wav").write_bytes(b"RIFF")
     assert not ExplainTask("proxy", out, single=True).done(Job(audio, "a"))
-    monkeypatch.setattr(type(explainer), "explain", real)
-    assert write_explanation(explainer, audio, out, "a")["status"] == "complete"
+    document = write_explanation(explainer, audio, out, "a")
+    assert document["status"] == "complete" and not (out / "music.wav").exists()
 
 
 def test_the_set_folder_is_checked_before_any_file_is_explained(tmp_path):
@@ -222,7 +232,7 @@ def test_corpus_overwrite_replaces_an_interrupted_corpus_of_ours(tmp_path, sourc
     shutil.copytree(tiny_corpus.root, corpus)
     description = json.loads((corpus / "corpus.json").read_text())
     (corpus / "corpus.json").write_text(json.dumps({**description, "status": "incomplete"}))
-    (corpus / "audio" / ".train-0009.wav.a1b2c3d4.tmp.wav").write_bytes(b"RIFF")
+    (corpus / "audio" / ".0123456789abcdef.k1ll3d_x.tmp.wav").write_bytes(b"RIFF")  # see atomic.is_temporary
     built = build_corpus(corpus, hours=0.02, seed=1, sources=source_folder, group_depth=1, overwrite=True,
                          cache_dir=tmp_path / "cache", jobs=1, progress=False)
     assert json.loads((corpus / "corpus.json").read_text())["status"] == "complete"

@@ -2,20 +2,26 @@
 
 The batch commands (``segment``, ``explain``) share this: inputs are files, folders (searched
 recursively for audio) and list files (``.txt``/``.lst``: one path per line, relative to the list's
-folder; blank lines and ``#`` comments ignored). A file given directly or through a list is named by
-its stem, a file found in a folder by its path relative to that folder, without suffix: that name,
-the *uri*, places its outputs. Files whose outputs exist are skipped unless asked otherwise; a file
-that fails is reported at the end without stopping the others.
+folder; blank lines and ``#`` comments ignored; lists may name other lists). A file given directly or
+through a list is named by its stem, a file found in a folder by its path relative to that folder,
+without suffix: that name, the *uri*, places its outputs. An input that cannot be used is one message
+(naming the list and the line it comes from), the others are processed. Files whose outputs exist are
+skipped unless asked otherwise; a file that fails is reported at the end without stopping the others.
+
+Runs in several processes stop cleanly (:mod:`proxyseg.workers`): a stop signal stops every worker
+within seconds and leaves no half-written output.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import stat
 import traceback
 import warnings
-from collections.abc import Iterable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from collections.abc import Callable, Iterable
+from contextlib import closing
+from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +30,8 @@ from typing import Protocol
 from proxyseg.audio import AUDIO_SUFFIXES
 from proxyseg.errors import DamagedAudioWarning, ProxysegError
 from proxyseg.progress import progress_bar
+from proxyseg.text import decodable
+from proxyseg.workers import WorkerPool, check_stop
 
 LIST_SUFFIXES = frozenset({".txt", ".lst"})
 
@@ -44,8 +52,12 @@ class Inputs:
     errors: list[str] = field(default_factory=list)
 
 
-def collect(inputs: Iterable[Path]) -> Inputs:
+def collect(inputs: Iterable[Path], exclude: Callable[[Path], bool] | None = None) -> Inputs:
     """Expand files, folders and list files into jobs, in the order given (folders sorted).
+
+    ``exclude`` tells the files of a folder that are not inputs (the outputs of a run: see
+    :func:`proxyseg.tasks.is_explanation_output`); a file given by name, or listed, is always used.
+    Uris are text: bytes of a name that are not UTF-8 are written ``\\xNN``.
 
     Examples
     --------
@@ -53,29 +65,63 @@ def collect(inputs: Iterable[Path]) -> Inputs:
     ['missing.wav: no such file or folder']
     """
     found, uris = Inputs(), {}
-    for path, uri in _expand(inputs, found.errors):
+    for path, uri, where in _expand(inputs, found.errors, exclude or (lambda file: False)):
         if uri in uris:
-            found.errors.append(f"{path}: its outputs would be named {uri!r}, like those of {uris[uri]}; skipped")
+            found.errors.append(f"{where}{path}: its outputs would be named {uri!r}, like those of {uris[uri]}; "
+                                "skipped")
             continue
         uris[uri] = path
         found.jobs.append(Job(path, uri))
     return found
 
 
-def _expand(inputs: Iterable[Path], errors: list[str]):
-    """``(path, uri)`` of every audio file the inputs designate; what cannot be used goes to ``errors``."""
-    for path in map(Path, inputs):
-        if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+def _expand(inputs: Iterable[Path], errors: list[str], exclude: Callable[[Path], bool]):
+    """``(path, uri, where)`` of every audio file the inputs designate (``where``: ``"<list>:<line>: "`` for
+    a listed path, else ``""``); what cannot be used goes to ``errors``, one message each.
+
+    Lists are expanded depth first with a stack, not by recursion: a deep chain of lists cannot
+    exhaust Python's stack, and a list that includes itself (directly or through others: the
+    lists on the stack) is one error.
+    """
+    stack = [(((Path(path), "") for path in inputs), None)]
+    while stack:
+        entry = next(stack[-1][0], None)
+        if entry is None:
+            stack.pop()
+            continue
+        path, where = entry
+        try:
+            status = path.stat()
+        except (OSError, ValueError) as error:
+            errors.append(f"{where}{path}: {_unusable(error)}")
+            continue
+        if stat.S_ISDIR(status.st_mode):
+            files = sorted(p for p in path.rglob("*")
+                           if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES and not exclude(p))
             if not files:
-                errors.append(f"{path}: no audio file in this folder")
-            yield from ((file, (file.parent.relative_to(path) / _name(file)).as_posix()) for file in files)
-        elif path.suffix.lower() in LIST_SUFFIXES and path.is_file():
-            yield from _expand(_listed(path), errors)
-        elif path.exists():
-            yield path, _name(path)  # reading it tells what is wrong with it, if anything
+                errors.append(f"{where}{path}: no audio file in this folder")
+            yield from ((file, decodable((file.parent.relative_to(path) / _name(file)).as_posix()), where)
+                        for file in files)
+        elif not stat.S_ISREG(status.st_mode):
+            # A FIFO or a device would block its reader, or never end.
+            errors.append(f"{where}{path}: not a regular file")
+        elif path.suffix.lower() in LIST_SUFFIXES:
+            identity = (status.st_dev, status.st_ino)
+            if any(identity == listed for _, listed in stack):
+                errors.append(f"{where}{path}: a list that includes itself; skipped")
+            else:
+                stack.append((_listed(path, errors), identity))
         else:
-            errors.append(f"{path}: no such file or folder")
+            yield path, decodable(_name(path)), where  # reading it tells what is wrong with it, if anything
+
+
+def _unusable(error: Exception) -> str:
+    """Why a path given as input cannot be used, from the error of its ``stat``."""
+    if isinstance(error, ValueError):
+        return "holds a NUL byte, which no path does"
+    if isinstance(error, (FileNotFoundError, NotADirectoryError)):
+        return "no such file or folder"
+    return error.strerror or str(error)
 
 
 def _name(path: Path) -> str:
@@ -87,10 +133,54 @@ def _name(path: Path) -> str:
     return path.stem if path.stem.strip(".") else path.name
 
 
-def _listed(path: Path) -> list[Path]:
-    """The paths of a list file, relative ones taken from the list's folder."""
-    lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
-    return [path.parent / line for line in lines if line and not line.startswith("#")]
+#: No path is longer (Linux's PATH_MAX): a longer line is not one, and is not read into memory.
+_LONGEST_LINE = 4096
+
+
+def _listed(path: Path, errors: list[str]):
+    """``(path, where)`` of each path of a list file, relative ones taken from the list's folder.
+
+    Lines are file names in the file system's encoding (UTF-8, with bytes that are not UTF-8
+    kept as they are, as Python does for names), a byte-order mark at the start is ignored, and
+    so are blank lines and ``#`` comments. Lines that cannot be paths go to ``errors``.
+    """
+    try:
+        file = open(path, "rb")
+    except OSError as error:
+        errors.append(f"{path}: {error.strerror}")
+        return
+    with file:
+        for number, line in enumerate(_lines(file), start=1):
+            where = f"{path}:{number}: "
+            if line is None:
+                errors.append(f"{where}line longer than any path ({_LONGEST_LINE} bytes); skipped")
+                continue
+            text = os.fsdecode(line.removeprefix(b"\xef\xbb\xbf") if number == 1 else line).strip()
+            if text and not text.startswith("#"):
+                listed = path.parent / text
+                if not _decodes(line) and not os.path.lexists(listed):
+                    errors.append(f"{where}{listed}: no such file or folder (the line is not UTF-8 text)")
+                    continue
+                yield listed, where
+
+
+def _lines(file):
+    """The lines of a binary ``file``, None for each line longer than :data:`_LONGEST_LINE` bytes."""
+    while line := file.readline(_LONGEST_LINE + 2):  # the longest line, its newline, and one byte more
+        if len(line.removesuffix(b"\n")) <= _LONGEST_LINE:
+            yield line
+            continue
+        while line and not line.endswith(b"\n"):  # the rest of it, a block at a time
+            line = file.readline(_LONGEST_LINE)
+        yield None
+
+
+def _decodes(line: bytes) -> bool:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -150,14 +240,24 @@ def run(task: Task, jobs: list[Job], workers: int = 1, overwrite: bool = False, 
     failure (one line: the message of a :class:`~proxyseg.errors.ProxysegError` or ``OSError``,
     the type and message of anything else) and the others go on. Warnings a job raises are
     collected into the report (from worker processes too), each message once per job.
+
+    Raises
+    ------
+    Exception
+        What ``task.setup`` raised (a missing or malformed model: nothing can be done), once,
+        whether it failed in this process or in the workers.
+    KeyboardInterrupt, Interrupted
+        When interrupted; the workers are stopped first (see :class:`WorkerPool`).
     """
     report = Report()
     todo = []
     for job in jobs:
         (todo if overwrite or not task.done(job) else report.skipped).append(job)
-    with progress_bar(progress) as bar:
+    # closing: an interruption stops the workers now, not when the generator is collected.
+    with progress_bar(progress) as bar, closing(_outcomes(task, todo, workers)) as outcomes:
         advance = bar.add_task(label, total=len(todo))
-        for job, (outcome, raised) in _outcomes(task, todo, workers):
+        for job, (outcome, raised) in outcomes:
+            check_stop()  # the file's failure may be an interruption that a library turned into an error
             if isinstance(outcome, _Failed):
                 report.failures.append(outcome.message)
             else:
@@ -196,8 +296,8 @@ def _in_pool(task: Task, queue: list[Job], workers: int):
     """Run the jobs of ``queue`` (taken from its front as workers free up) in ``workers`` new processes,
     yielding their outcomes; the jobs in flight when a worker died, if one did (the others stay queued)."""
     # spawn: a forked copy of a process that has started torch's thread pools can deadlock.
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker,
-                             initargs=(task, max(1, (os.cpu_count() or 1) // workers))) as pool:
+    with WorkerPool(workers, multiprocessing.get_context("spawn"), _start_task,
+                    (task, max(1, (os.cpu_count() or 1) // workers))) as pool:
         running = {}
         while queue or running:
             while queue and len(running) < workers:  # at most one job per worker: a death has few suspects
@@ -206,26 +306,34 @@ def _in_pool(task: Task, queue: list[Job], workers: int):
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             died = [running.pop(future) for future in finished if isinstance(future.exception(), BrokenProcessPool)]
             for future in finished.intersection(running):
-                yield running.pop(future), future.result()
+                yield running.pop(future), future.result()  # raises the task's setup error
             if died:
                 return died + list(running.values())
     return []
 
 
 _worker_task: Task | None = None
+_setup_error: Exception | None = None
 
 
-def _start_worker(task: Task, threads: int) -> None:
-    """Each worker: share the cores with the others, then load what the task needs."""
+def _start_task(task: Task, threads: int) -> None:
+    """Each worker: share the cores with the others, then load what the task needs. A failure is
+    kept, to be raised by the first job: the main process then says it once and stops (raised
+    here, it would only break the pool, as if the worker had died)."""
     import torch
 
-    global _worker_task
+    global _worker_task, _setup_error
     torch.set_num_threads(threads)
-    task.setup()
     _worker_task = task
+    try:
+        task.setup()
+    except Exception as error:
+        _setup_error = error
 
 
 def _attempt_in_worker(job: Job):
+    if _setup_error is not None:
+        raise _setup_error
     return _attempt(_worker_task, job)
 
 

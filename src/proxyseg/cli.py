@@ -238,8 +238,9 @@ def _run_batch(task, inputs: tuple[Path, ...], jobs: int, overwrite: bool, shard
     Returns the :class:`proxyseg.batch.Report`, the jobs of this run and the number of failures.
     """
     from proxyseg import batch
+    from proxyseg.tasks import outputs_of_runs
 
-    found = batch.collect(inputs)
+    found = batch.collect(inputs, exclude=outputs_of_runs(task.outdir))
     todo = batch.shard(found.jobs, *shard) if shard else found.jobs
     report = batch.run(task, todo, workers=jobs, overwrite=overwrite, progress=not quiet and len(todo) > 1,
                        label=label)
@@ -247,9 +248,9 @@ def _run_batch(task, inputs: tuple[Path, ...], jobs: int, overwrite: bool, shard
         click.echo(f"proxyseg: {len(report.skipped)} of {len(todo)} files skipped: their outputs exist "
                    "(--overwrite to redo them)", err=True)
     for message in report.warnings:
-        click.echo(f"proxyseg: warning: {message}", err=True)
+        click.echo(f"proxyseg: warning: {printable(message)}", err=True)
     for message in found.errors + report.failures:
-        click.echo(f"proxyseg: error: {message}", err=True)
+        click.echo(f"proxyseg: error: {printable(message)}", err=True)
     return report, todo, len(found.errors) + len(report.failures)
 
 
@@ -517,5 +518,26 @@ def nmf_learn(corpus: Path, outdir: Path, rank: int, beta: str, sparsity: float,
 
 
 def main() -> None:
-    """Entry point of the ``proxyseg`` console script."""
-    cli(prog_name="proxyseg")
+    """Entry point of the ``proxyseg`` console script.
+
+    SIGINT (Ctrl-C), SIGTERM and SIGHUP stop any command cleanly: the files being written are
+    removed, worker processes stopped, and the exit status is 128 + the signal's number (130 for
+    Ctrl-C, 143 for SIGTERM) after one line, ``proxyseg: interrupted``.
+    """
+    from proxyseg.workers import interruptible, stop_requested
+
+    # stderr as given: fd 2 is redirected at times (to capture a C library's messages), and an
+    # interruption can land before it is restored.
+    stderr = os.dup(2)
+    with interruptible():
+        try:
+            cli(prog_name="proxyseg")
+        except BaseException:  # click always ends with SystemExit
+            signum = stop_requested()
+            if signum is None:
+                raise
+            # Whatever ended the command after a stop signal (its Interrupted, or an error a library
+            # made of it) is the interruption.
+            os.dup2(stderr, 2)
+            click.echo("proxyseg: interrupted", err=True)
+            sys.exit(128 + signum)

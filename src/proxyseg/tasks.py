@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -40,7 +41,7 @@ class SegmentTask:
         return self.outdir / f"{job.uri}.{EXTENSIONS[self.output_format]}"
 
     def done(self, job: Job) -> bool:
-        return self.output(job).exists()
+        return self.output(job).is_file()
 
     def __call__(self, job: Job) -> int:
         """Segment ``job``; the number of segments written."""
@@ -91,13 +92,14 @@ def write_explanation(explainer: Explainer, path: Path, outdir: Path, uri: str, 
     (:class:`~proxyseg.errors.OutputError`, before anything is written) if it holds a file of the
     names an explanation writes that no explanation.json of ours names, or, unless ``replace``, the
     complete explanation of another file. An explanation.json saying ``incomplete`` is written first,
-    so that the files of an interrupted run are still known as ours.
+    so that the files of a run killed outright are still known as ours; a run that fails or is
+    interrupted leaves the folder as it found it.
     """
     path = Path(path)
     stream(path)  # checks the file before any output is opened
     source = _input(path, uri)
     marker = _explanation_marker(outdir)
-    owned = listed_names(marker) if marker is not None else set()
+    owned = listed_names(marker) | {EXPLANATION} if marker is not None else set()
     refuse_foreign(outdir, _OUTPUT_NAMES, owned, "proxyseg explain")
     if _complete(marker) and not replace and not _same_input(marker, path, uri):
         raise OutputError(f"{outdir}: holds the explanation of {marker['input'].get('path')}; "
@@ -106,8 +108,16 @@ def write_explanation(explainer: Explainer, path: Path, outdir: Path, uri: str, 
     write_json(outdir / EXPLANATION, {"schema": SCHEMA, "proxyseg_version": __version__, "status": "incomplete",
                                       "input": source, "outputs": claimed})
     sink = _FileSink(outdir, ExitStack())
-    with sink.outputs:
-        explanation = explainer.explain(lambda: stream(path), uri, str(path), sink=sink)
+    try:
+        with sink.outputs:
+            explanation = explainer.explain(lambda: stream(path), uri, str(path), sink=sink)
+    except BaseException:
+        # Nothing was renamed into place: the folder is as it was, and says so again.
+        if marker is None:
+            (outdir / EXPLANATION).unlink(missing_ok=True)
+        else:
+            write_json(outdir / EXPLANATION, marker)
+        raise
     write_report(explanation, outdir)
     written = sorted({f"{name}.wav" for name in sink.files} | {"report.html", EXPLANATION})
     for stale in set(claimed) - set(written):
@@ -170,6 +180,14 @@ def _same_input(marker: dict, path: Path, uri: str) -> bool:
         return False
     return (recorded.get("uri") == uri and Path(str(recorded.get("path"))).name == Path(path).name
             and recorded.get("bytes", size) == size)
+
+
+def outputs_of_runs(outdir: Path) -> Callable[[Path], bool]:
+    """Whether a file found while searching an input folder is an output rather than an input: it
+    lies inside this run's ``outdir``, or an explanation beside it names it (for
+    :func:`proxyseg.batch.collect`'s ``exclude``)."""
+    root = Path(outdir).resolve()
+    return lambda file: file.resolve().is_relative_to(root) or is_explanation_output(file)
 
 
 def is_explanation_output(file: Path) -> bool:

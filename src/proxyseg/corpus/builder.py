@@ -12,7 +12,6 @@ import logging
 import os
 import re
 import shutil
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,8 +19,9 @@ import numpy as np
 from pyannote.core import Segment, Timeline
 
 from proxyseg import __version__
-from proxyseg.atomic import write_json, write_text
+from proxyseg.atomic import is_temporary, write_json, write_text
 from proxyseg.audio import SAMPLE_RATE, save
+from proxyseg.workers import WorkerPool
 from proxyseg.corpus.activity import RULES
 from proxyseg.corpus.debian import default_cache_dir
 from proxyseg.corpus.manifest import Corpus
@@ -95,8 +95,8 @@ class CorpusBuilder:
             plan = self._plan()
             task = progress.add_task("mixing scenes", total=len(plan))
             results = {}
-            with ProcessPoolExecutor(max_workers=self.jobs, initializer=_init_worker,
-                                     initargs=(pools, self.mixing, output, self.seed)) as pool:
+            with WorkerPool(self.jobs, initializer=_init_worker,
+                            initargs=(pools, self.mixing, output, self.seed)) as pool:
                 for uri, result in zip(plan, pool.map(_make_file, plan, chunksize=1)):
                     results[uri] = result
                     progress.advance(task)
@@ -246,11 +246,7 @@ def _remove_corpus(output: Path) -> None:
 
 def _is_corpus_file(path: Path, names: re.Pattern) -> bool:
     """A regular file (not a link) whose name a corpus build writes, or a temporary file of such a write."""
-    return path.is_file() and not path.is_symlink() and (names.fullmatch(path.name) is not None or _is_temporary(path.name))
-
-
-def _is_temporary(name: str) -> bool:  # TODO(lead): use atomic.is_temporary once it exists
-    return re.fullmatch(r"\..+\.[a-z0-9_]{8}\.tmp\.\w+", name) is not None
+    return path.is_file() and not path.is_symlink() and (names.fullmatch(path.name) is not None or is_temporary(path.name))
 
 
 def build_corpus(output: str | Path, **options) -> Corpus:

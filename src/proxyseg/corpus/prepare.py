@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import numpy as np
 
 from proxyseg.atomic import atomic_output
 from proxyseg.audio import SAMPLE_RATE, load
+from proxyseg.workers import WorkerPool
 from proxyseg.corpus.sources import Source
 from proxyseg.errors import AudioError, DamagedAudioWarning
 
@@ -83,7 +83,7 @@ def prepare_sources(
     keys = [_cache_key(source) for source in sources]
     tasks = [(source, target_dir / f"{key}.npy" if key else None) for source, key in zip(sources, keys)]
     prepared = []
-    with ProcessPoolExecutor(max_workers=jobs) if jobs > 1 else _Inline() as pool:
+    with WorkerPool(jobs) if jobs > 1 else _Inline() as pool:
         for source, outcome in zip(sources, pool.map(_prepare_one, tasks, chunksize=8)):
             if isinstance(outcome, AudioError):
                 warnings.warn(f"skipping unreadable source {outcome}", stacklevel=2)
