@@ -16,35 +16,16 @@ minutes), with the same figures as pyannote.metrics.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from reporting import publish  # benchmarks/reporting.py, beside this script
+from long_files import measure  # benchmarks/long_files.py, beside this script
+from reporting import publish
 
 from proxyseg.labels import CLASSES
-
-#: Run by a fresh interpreter that imports nothing else: the peak resident memory of a child
-#: (``ru_maxrss``) starts from its parent's at ``fork``, so the parent must stay small.
-MEASURE = """
-import json, resource, subprocess, sys, time
-start = time.perf_counter()
-subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
-usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(json.dumps({"wall": time.perf_counter() - start, "cpu": usage.ru_utime + usage.ru_stime,
-                  "peak_mb": usage.ru_maxrss / 1024}))
-"""
-
-
-def measure(command: list[str]) -> dict:
-    """Run ``command``; its wall time, CPU time and peak resident memory."""
-    result = subprocess.run([sys.executable, "-c", MEASURE, *command], check=True, capture_output=True, text=True)
-    return json.loads(result.stdout)
-
 
 def write_rttm(path: Path, segments: int, hours: float, seed: int) -> None:
     """``segments`` lines of uri ``long``: per class, one segment in each of its slots over ``hours``."""

@@ -115,9 +115,12 @@ def test_silence_gives_no_segments_and_nothing_to_explain(cases, tmp_path):
     result = CliRunner().invoke(cli, ["segment", str(path), "-o", str(tmp_path)])
     assert result.exit_code == 0 and (tmp_path / "silence.rttm").read_text() == ""
     earlier = [tmp_path / "explained" / name for name in ("speech.wav", "speech.rest.wav", "music.wav")]
-    for stale in earlier:  # the class audio of an earlier explanation in the same folder
+    for stale in earlier:  # the class audio of an earlier explanation in the same folder (killed: incomplete)
         stale.parent.mkdir(exist_ok=True)
         stale.write_bytes(b"RIFF")
+    (tmp_path / "explained" / "explanation.json").write_text(json.dumps({
+        "schema": "proxyseg.explanation/1", "status": "incomplete", "input": {"uri": "silence"},
+        "outputs": [stale.name for stale in earlier]}))
     result = CliRunner().invoke(cli, ["explain", str(path), "-o", str(tmp_path / "explained")])
     document = json.loads((tmp_path / "explained" / "explanation.json").read_text())
     assert result.exit_code == 0 and not any(item["detected"] for item in document["classes"].values())

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +20,7 @@ from proxyseg.artefacts import PRETRAINED_DIR, load_model
 from proxyseg.cli import cli
 from proxyseg.errors import ModelError
 from proxyseg.nmf import Dictionary
+from test_untrusted_models import loading_memory_kb
 
 PROXY_CONFIG = json.loads((PRETRAINED_DIR / "proxy" / "config.json").read_text())
 DICTIONARY_CONFIG = json.loads((PRETRAINED_DIR / "proxy" / "dictionary.json").read_text())
@@ -149,20 +148,7 @@ def test_extreme_numbers_in_every_field_are_refused_in_bounded_memory(tmp_path):
         folder = Path(shutil.copytree(PRETRAINED_DIR / "proxy", tmp_path / str(index)))
         _write(folder / "config.json", _replaced(PROXY_CONFIG, path, value))
         folders.append(str(folder))
-    script = ("import resource, sys\n"
-              "from proxyseg.artefacts import load_model\n"
-              "from proxyseg.errors import ModelError\n"
-              "load_model('proxy')\n"
-              "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-              "for folder in sys.argv[1:]:\n"
-              "    try:\n"
-              "        load_model(folder)\n"
-              "    except ModelError:\n"
-              "        pass\n"
-              "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)\n")
-    done = subprocess.run([sys.executable, "-c", script, *folders], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert int(done.stdout) < 300_000  # kB
+    assert loading_memory_kb(folders, "proxy") < 300_000
 
 
 def _value(document, path: tuple):

@@ -174,15 +174,20 @@ def test_case1_a_two_million_second_reference_is_scored_in_small_memory(tmp_path
     assert report.scores["speech"].recall == pytest.approx(10 / 2e6)
 
 
+def evaluated(reference, uem):
+    """``uem``, or what is scored without one: from 0 to the end of the last reference segment."""
+    if uem is not None:
+        return uem
+    end = reference.get_timeline().extent().end if reference else 0.0
+    return Timeline([Segment(0.0, end)] if end > 0 else [])
+
+
 def dense_frame_counts(references, hypotheses, uems, label):
     """The frame counts as computed before the fix: dense arrays over the whole evaluated span."""
     counts = np.zeros(3, dtype=np.int64)
     for uri, reference in references.items():
         hypothesis = hypotheses.get(uri) or Annotation(uri=uri)
-        uem = uems.get(uri)
-        if uem is None:
-            end = reference.get_timeline().extent().end if reference else 0.0
-            uem = Timeline([Segment(0.0, end)] if end > 0 else [])
+        uem = evaluated(reference, uems.get(uri))
         uem = uem.support()
         mask = timeline_to_frames(uem, num_frames(uem.extent().end)) if uem else np.zeros(0, dtype=bool)
         ref = annotation_to_frames(reference, len(mask), classes=[label])[mask, 0]
@@ -319,10 +324,7 @@ def pyannote_components(references, hypotheses, uems, label):
     metric = DetectionPrecisionRecallFMeasure(collar=0.0, skip_overlap=False)
     for uri, reference in references.items():
         hypothesis = hypotheses.get(uri) or Annotation(uri=uri)
-        uem = uems.get(uri)
-        if uem is None:
-            end = reference.get_timeline().extent().end if reference else 0.0
-            uem = Timeline([Segment(0.0, end)] if end > 0 else [])
+        uem = evaluated(reference, uems.get(uri))
         metric(reference.subset([label]), hypothesis.subset([label]), uem=uem.support(), uri=uri)
     accumulated = metric.accumulated_
     return (*metric.compute_metrics(), accumulated["relevant"], accumulated["retrieved"])

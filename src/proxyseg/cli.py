@@ -53,7 +53,7 @@ class _Group(click.Group):
 class _FiniteRange(click.FloatRange):
     """A float range that also refuses NaN and infinities (which pass click's range checks)."""
 
-    name = "finite float range"
+    name = "float range"
 
     def convert(self, value, param, ctx):
         number = super().convert(value, param, ctx)
