@@ -17,9 +17,9 @@ import numpy as np
 
 from proxyseg.atomic import atomic_output
 from proxyseg.audio import SAMPLE_RATE, load
-from proxyseg.workers import WorkerPool
 from proxyseg.corpus.sources import Source
 from proxyseg.errors import AudioError, DamagedAudioWarning
+from proxyseg.workers import WorkerPool
 
 logger = logging.getLogger(__name__)
 
