@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/speed.py [AUDIO ...] [--minutes 10] [--repeats 5] [--explain-repeats 1] [--warmup 5]
-                               [--threads N] [--systems NAME ...] [--profile] [--output FILE]
+                               [--threads N] [--busy] [--systems NAME ...] [--profile] [--output FILE]
 
 AUDIO is any number of files or folders (searched recursively, files in sorted order); they are
 decoded with :func:`proxyseg.audio.load` and concatenated, cycling through them, until there are
@@ -34,7 +34,10 @@ Systems (``--systems``; all by default):
 - ``webrtcvad``: ``webrtcvad.Vad(3).is_speech`` on each 30 ms frame of 16-bit samples, a minimal
   use of the package (``pip install webrtcvad-wheels``).
 
-torch runs with ``--threads`` threads (default: the number of CPUs). Decoding the audio files is
+torch runs with ``--threads`` threads (default 1, what ``proxyseg segment`` and ``explain`` use).
+``--busy`` measures every system twice: on the machine as it is, then with a neighbour process
+that keeps one core busy (a Python loop, started and stopped by this script), as a second job or a
+build would; the table then gives the CPU per audio second of both and their ratio. Decoding the audio files is
 timed once, apart, and reported under the table. ``--profile`` adds where the default proxy's
 segment spends its time: the same run under the torch profiler (CPU), with a label on each stage
 of the model (STFT, the teacher's TCN, the proxy's TCN, ...), binarisation and RTTM writing, and
@@ -51,6 +54,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -230,28 +234,57 @@ def header(args: argparse.Namespace, results: dict[str, dict], seconds: float, s
             f"{args.repeats} runs ({args.explain_repeats} for explain) after a {args.warmup:g} s warm-up")
 
 
-def table(results: dict[str, dict]) -> list[str]:
-    """The Markdown table of the results, one row per system."""
+@contextmanager
+def neighbour():
+    """A process keeping one core busy while the block runs."""
+    process = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(1.0)  # running, not starting
+        yield
+    finally:
+        process.kill()
+        process.wait()
+
+
+def cpu_per_second(result: dict) -> float:
+    """Median CPU ms per audio second of a system's runs."""
+    return statistics.median(1000 * run["cpu"] / result["seconds"] for run in result["runs"])
+
+
+def table(results: dict[str, dict], busy: dict[str, dict] | None = None) -> list[str]:
+    """The Markdown table of the results, one row per system; with ``busy``, the CPU per audio
+    second of the same runs beside a busy neighbour, and its ratio to the first."""
+    extra = " CPU ms per audio s, busy | busy / idle |" if busy else ""
     lines = ["| system | CPU ms per audio s (range) | RTF | peak RSS MB | RSS after loading MB | loading s "
-             "| CPU time / proxy's | other busy CPUs |", "|---|---|---|---|---|---|---|---|"]
+             "| CPU time / proxy's | other busy CPUs |" + extra, "|---|---|---|---|---|---|---|---|" + "---|---|" * bool(busy)]
     reference = results.get("proxy")
     reference_cpu = (statistics.median(run["cpu"] for run in reference["runs"]) / reference["seconds"]
                      if reference and "runs" in reference else None)
     for name, result in results.items():
         label = SYSTEMS[name][0]
         if "error" in result:
-            lines.append(f"| {label} | not run: {result['error']} | | | | | | |")
+            lines.append(f"| {label} | not run: {result['error']} | | | | | | |" + " | |" * bool(busy))
             continue
         per_second = [1000 * run["cpu"] / result["seconds"] for run in result["runs"]]
         cpu = statistics.median(per_second)
         rtf = statistics.median(run["wall"] for run in result["runs"]) / result["seconds"]
         others = [run["others"] for run in result["runs"] if run["others"] is not None]
         ratio = f"{cpu / (1000 * reference_cpu):.2f}" if reference_cpu else "—"
-        busy = f"{statistics.mean(others):.2f}" if others else "—"
+        others_busy = f"{statistics.mean(others):.2f}" if others else "—"
         lines.append(f"| {label} | {cpu:.2f} ({min(per_second):.2f}–{max(per_second):.2f}) | {rtf:.4f} | "
                      f"{result['peak_rss']:.0f} | {result['loaded_rss']:.0f} | {result['loading']:.2f} | {ratio} | "
-                     f"{busy} |")
+                     f"{others_busy} |" + _busy_columns(cpu, (busy or {}).get(name), bool(busy)))
     return lines
+
+
+def _busy_columns(idle_cpu: float, result: dict | None, shown: bool) -> str:
+    """The busy columns of a row: CPU ms per audio s beside a busy neighbour, and its ratio to ``idle_cpu``."""
+    if not shown:
+        return ""
+    if result is None or "error" in result:
+        return " not run | |"
+    cpu = cpu_per_second(result)
+    return f" {cpu:.2f} | {cpu / idle_cpu:.2f} |"
 
 
 def label_stage(module, label: str) -> None:
@@ -338,7 +371,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--explain-repeats", type=int, default=1)
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds")
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--busy", action="store_true", help="also measure with a neighbour keeping one core busy")
     parser.add_argument("--systems", nargs="+", choices=list(SYSTEMS), default=list(SYSTEMS))
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--output", type=Path)
@@ -363,9 +397,13 @@ def main() -> None:
         waveform, pieces, decoding = concatenate(files, args.minutes)
         np.save(scratch / "audio.npy", waveform)
         results = {name: run_isolated(name, args, scratch) for name in args.systems}
+        busy = None
+        if args.busy:
+            with neighbour():
+                busy = {name: run_isolated(name, args, scratch) for name in args.systems}
     seconds = len(waveform) / SAMPLE_RATE
     lines = [header(args, results, seconds, f"{pieces} pieces from {len(files)} files: {source}"), ""]
-    lines += table(results)
+    lines += table(results, busy)
     lines += ["", f"Decoding the files (`proxyseg.audio.load`, not in the figures above): "
                   f"{1000 * decoding / seconds:.2f} CPU ms per audio s."]
     if args.profile:

@@ -273,3 +273,48 @@ def test_segment_with_a_missing_model_says_so_once(inputs, tmp_path):
                  "--jobs", "2", "-q")
     assert result.returncode == 1 and "Traceback" not in result.stderr and "out of memory" not in result.stderr
     assert len(result.stderr.splitlines()) == 1 and "nowhere" in result.stderr
+
+
+class _ThreadsTask(_DeadlyTask):
+    """Gives the number of torch threads of the process that runs each job."""
+
+    def __call__(self, job: Job) -> int:
+        import torch
+
+        return torch.get_num_threads()
+
+
+@pytest.mark.parametrize("workers, threads", [(2, 1), (2, 2), (1, 2), (1, 1)])
+def test_every_process_runs_torch_with_the_threads_asked(workers, threads):
+    import torch
+
+    before = torch.get_num_threads()
+    jobs = [Job(Path(f"{name}.wav"), name) for name in ("a", "b", "c")]
+    try:
+        report = run_batch(_ThreadsTask(), jobs, workers=workers, progress=False, threads=threads)
+    finally:
+        torch.set_num_threads(before)
+    assert report.results == {"a": threads, "b": threads, "c": threads}
+
+
+def test_the_command_line_runs_one_torch_thread_per_process_unless_told(tmp_path, monkeypatch):
+    """Issue 14's policy: more threads than one spin while they wait for a busy core."""
+    import torch
+    from click.testing import CliRunner
+
+    from proxyseg.cli import cli
+    from proxyseg.tasks import SegmentTask
+
+    seen = []
+    monkeypatch.setattr(SegmentTask, "setup", lambda self: None)
+    monkeypatch.setattr(SegmentTask, "__call__", lambda self, job: seen.append(torch.get_num_threads()))
+    (tmp_path / "a.wav").write_bytes(b"")
+    before = torch.get_num_threads()
+    try:
+        for option, expected in (([], 1), (["--threads", "2"], 2)):
+            result = CliRunner().invoke(cli, ["segment", str(tmp_path / "a.wav"), "-o", str(tmp_path / "out"),
+                                              "--overwrite", *option])
+            assert result.exit_code == 0, result.output
+            assert seen.pop() == expected
+    finally:
+        torch.set_num_threads(before)

@@ -233,8 +233,11 @@ class Report:
 
 
 def run(task: Task, jobs: list[Job], workers: int = 1, overwrite: bool = False, progress: bool = True,
-        label: str = "processing") -> Report:
+        label: str = "processing", threads: int | None = None) -> Report:
     """Run ``task`` on ``jobs`` in ``workers`` processes, with one progress bar for the batch.
+
+    Each process runs torch with ``threads`` threads; by default, this process keeps its own
+    setting and workers share the cores (``cpus // workers`` each).
 
     Jobs whose outputs exist are skipped unless ``overwrite``. A job that raises is recorded as a
     failure (one line: the message of a :class:`~proxyseg.errors.ProxysegError` or ``OSError``,
@@ -254,7 +257,7 @@ def run(task: Task, jobs: list[Job], workers: int = 1, overwrite: bool = False, 
     for job in jobs:
         (todo if overwrite or not task.done(job) else report.skipped).append(job)
     # closing: an interruption stops the workers now, not when the generator is collected.
-    with progress_bar(progress) as bar, closing(_outcomes(task, todo, workers)) as outcomes:
+    with progress_bar(progress) as bar, closing(_outcomes(task, todo, workers, threads)) as outcomes:
         advance = bar.add_task(label, total=len(todo))
         for job, (outcome, raised) in outcomes:
             check_stop()  # the file's failure may be an interruption that a library turned into an error
@@ -272,32 +275,36 @@ class _Failed:
     message: str
 
 
-def _outcomes(task: Task, jobs: list[Job], workers: int):
+def _outcomes(task: Task, jobs: list[Job], workers: int, threads: int | None):
     """``(job, (result or _Failed, warnings))`` as they complete."""
     if not jobs:
         return
     if workers <= 1 or len(jobs) == 1:
+        if threads is not None:
+            import torch
+
+            torch.set_num_threads(threads)
         task.setup()
         for job in jobs:
             yield job, _attempt(task, job)
         return
     queue = list(jobs)
     while queue:
-        suspects = yield from _in_pool(task, queue, min(workers, len(queue)))
+        suspects = yield from _in_pool(task, queue, min(workers, len(queue)), threads)
         # A worker died (out of memory, a signal) with these in flight: each again alone, so that
         # only a file that kills its process fails.
         for job in suspects:
-            if (yield from _in_pool(task, [job], 1)):
+            if (yield from _in_pool(task, [job], 1, threads)):
                 yield job, (_Failed(f"{job.path}: the process working on it died (out of memory, or killed by a "
                                     "signal)"), [])
 
 
-def _in_pool(task: Task, queue: list[Job], workers: int):
+def _in_pool(task: Task, queue: list[Job], workers: int, threads: int | None):
     """Run the jobs of ``queue`` (taken from its front as workers free up) in ``workers`` new processes,
     yielding their outcomes; the jobs in flight when a worker died, if one did (the others stay queued)."""
     # spawn: a forked copy of a process that has started torch's thread pools can deadlock.
     with WorkerPool(workers, multiprocessing.get_context("spawn"), _start_task,
-                    (task, max(1, (os.cpu_count() or 1) // workers))) as pool:
+                    (task, threads or max(1, (os.cpu_count() or 1) // workers))) as pool:
         running = {}
         while queue or running:
             while queue and len(running) < workers:  # at most one job per worker: a death has few suspects
@@ -317,7 +324,7 @@ _setup_error: Exception | None = None
 
 
 def _start_task(task: Task, threads: int) -> None:
-    """Each worker: share the cores with the others, then load what the task needs. A failure is
+    """Each worker: its torch threads, then load what the task needs. A failure is
     kept, to be raised by the first job: the main process then says it once and stops (raised
     here, it would only break the pool, as if the worker had died)."""
     import torch

@@ -212,6 +212,9 @@ def _batch_options(command):
     options = [
         click.option("--jobs", "-j", type=_JOBS, default=1, show_default=True,
                      help="Files processed in parallel (each process loads the model and shares the cores)."),
+        click.option("--threads", type=click.IntRange(1, 4 * (os.cpu_count() or 1)), default=1, show_default=True,
+                     help="torch threads per process. One keeps the CPU cost the same on a busy machine (more "
+                          "threads spin while they wait for a busy core); use --jobs for parallelism."),
         click.option("--overwrite", is_flag=True, help="Process files whose outputs exist (skipped otherwise)."),
         click.option("--shard", metavar="I/N", callback=_shard_option,
                      help="Process only the I-th of N disjoint shares of the files (1 <= I <= N), e.g. one per machine."),
@@ -231,8 +234,8 @@ def _shard_option(context, parameter, value: str | None) -> tuple[int, int] | No
         raise click.BadParameter(str(error)) from None
 
 
-def _run_batch(task, inputs: tuple[Path, ...], jobs: int, overwrite: bool, shard: tuple[int, int] | None,
-               quiet: bool, label: str):
+def _run_batch(task, inputs: tuple[Path, ...], jobs: int, threads: int, overwrite: bool,
+               shard: tuple[int, int] | None, quiet: bool, label: str):
     """Collect the inputs, take the shard, run ``task`` on each file; skips and failures reported on stderr.
 
     Returns the :class:`proxyseg.batch.Report`, the jobs of this run and the number of failures.
@@ -243,7 +246,7 @@ def _run_batch(task, inputs: tuple[Path, ...], jobs: int, overwrite: bool, shard
     found = batch.collect(inputs, exclude=outputs_of_runs(task.outdir))
     todo = batch.shard(found.jobs, *shard) if shard else found.jobs
     report = batch.run(task, todo, workers=jobs, overwrite=overwrite, progress=not quiet and len(todo) > 1,
-                       label=label)
+                       label=label, threads=threads)
     if report.skipped:
         click.echo(f"proxyseg: {len(report.skipped)} of {len(todo)} files skipped: their outputs exist "
                    "(--overwrite to redo them)", err=True)
@@ -261,8 +264,8 @@ def _run_batch(task, inputs: tuple[Path, ...], jobs: int, overwrite: bool, shard
 @click.option("--format", "output_format", type=click.Choice(FORMATS), default="rttm", show_default=True)
 @click.option("--model", default="proxy", show_default=True, help="A shipped model's name or a model directory.")
 @_batch_options
-def segment(audio: tuple[Path, ...], outdir: Path, output_format: str, model: str, jobs: int, overwrite: bool,
-            shard: tuple[int, int] | None, quiet: bool) -> None:
+def segment(audio: tuple[Path, ...], outdir: Path, output_format: str, model: str, jobs: int, threads: int,
+            overwrite: bool, shard: tuple[int, int] | None, quiet: bool) -> None:
     """Segment audio into speech, music, noise and overlap.
 
     AUDIO: files, folders (searched recursively) and list files (.txt or .lst, one path per line).
@@ -273,8 +276,8 @@ def segment(audio: tuple[Path, ...], outdir: Path, output_format: str, model: st
     """
     from proxyseg.tasks import SegmentTask
 
-    report, _, failures = _run_batch(SegmentTask(model, outdir, output_format), audio, jobs, overwrite, shard,
-                                     quiet, "segmenting")
+    task = SegmentTask(model, outdir, output_format)
+    report, _, failures = _run_batch(task, audio, jobs, threads, overwrite, shard, quiet, "segmenting")
     logger.info("%d files segmented into %s", len(report.results), outdir)
     if failures:
         raise click.exceptions.Exit(1)
@@ -294,7 +297,8 @@ def segment(audio: tuple[Path, ...], outdir: Path, output_format: str, model: st
               help="Seconds of audio explained at a time: memory grows with it, not with the file.")
 @_batch_options
 def explain(audio: tuple[Path, ...], outdir: Path, model: str, threshold: float, random_draws: int, seed: int,
-            window: float, jobs: int, overwrite: bool, shard: tuple[int, int] | None, quiet: bool) -> None:
+            window: float, jobs: int, threads: int, overwrite: bool, shard: tuple[int, int] | None,
+            quiet: bool) -> None:
     """Explain the segmentation of AUDIO in the frequency domain.
 
     For one audio file: writes OUTDIR/explanation.json (relevant components, relevance, prototype
@@ -321,7 +325,7 @@ def explain(audio: tuple[Path, ...], outdir: Path, model: str, threshold: float,
         claim_summary_folder(outdir)  # refused before any file is explained, not after
     task = ExplainTask(model, outdir, single, replace=overwrite, threshold=threshold, random_draws=random_draws,
                        seed=seed, window=window)
-    report, todo, failures = _run_batch(task, audio, jobs, overwrite, shard, quiet, "explaining")
+    report, todo, failures = _run_batch(task, audio, jobs, threads, overwrite, shard, quiet, "explaining")
     if single:
         for document in report.results.values():
             _print_explanation(document, outdir)
