@@ -64,8 +64,9 @@ class _FiniteRange(click.FloatRange):
 
 #: Seeds numpy, torch and Lightning all accept.
 _SEED = click.IntRange(0, 2**32 - 1)
-#: Worker processes: each loads torch and a model, so more than a few per core only costs memory.
-_JOBS = click.IntRange(1, 4 * (os.cpu_count() or 1))
+#: Worker processes or threads: each worker loads torch and a model, and threads beyond the cores
+#: only wait, so more than a few per core only costs memory and CPU.
+_PER_CORE = click.IntRange(1, 4 * (os.cpu_count() or 1))
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -139,7 +140,7 @@ def corpus() -> None:
               help="With --sources: group files by their first N folders (speaker, track); 0 = one group per file.")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Where downloads and decoded sources are kept [default: ~/.cache/proxyseg].")
-@click.option("--jobs", "-j", type=_JOBS, help="Worker processes [default: all cores].")
+@click.option("--jobs", "-j", type=_PER_CORE, help="Worker processes [default: all cores].")
 @click.option("--overwrite", is_flag=True, help="Replace a corpus already in OUTDIR.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def corpus_build(outdir: Path, hours: float, seed: int, sources: Path | None, group_depth: int,
@@ -210,9 +211,9 @@ def _print_stats(stats: dict) -> None:
 def _batch_options(command):
     """The options shared by the commands that process many files (``segment``, ``explain``)."""
     options = [
-        click.option("--jobs", "-j", type=_JOBS, default=1, show_default=True,
+        click.option("--jobs", "-j", type=_PER_CORE, default=1, show_default=True,
                      help="Files processed in parallel (each process loads the model and shares the cores)."),
-        click.option("--threads", type=click.IntRange(1, 4 * (os.cpu_count() or 1)), default=1, show_default=True,
+        click.option("--threads", type=_PER_CORE, default=1, show_default=True,
                      help="torch threads per process. One keeps the CPU cost the same on a busy machine (more "
                           "threads spin while they wait for a busy core); use --jobs for parallelism."),
         click.option("--overwrite", is_flag=True, help="Process files whose outputs exist (skipped otherwise)."),

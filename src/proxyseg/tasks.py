@@ -186,8 +186,14 @@ def outputs_of_runs(outdir: Path) -> Callable[[Path], bool]:
     """Whether a file found while searching an input folder is an output rather than an input: it
     lies inside this run's ``outdir``, or an explanation beside it names it (for
     :func:`proxyseg.batch.collect`'s ``exclude``)."""
-    root = Path(outdir).resolve()
-    return lambda file: file.resolve().is_relative_to(root) or is_explanation_output(file)
+    root, listed = Path(outdir).resolve(), {}  # each folder's explanation.json read once per search
+
+    def is_output(file: Path) -> bool:
+        if file.parent not in listed:
+            listed[file.parent] = _explanation_outputs(file.parent)
+        return file.name in listed[file.parent] or file.resolve().is_relative_to(root)
+
+    return is_output
 
 
 def is_explanation_output(file: Path) -> bool:
@@ -196,11 +202,16 @@ def is_explanation_output(file: Path) -> bool:
     Such files (``input.wav``, ``speech.wav``, …) are audio; searching a folder for inputs skips
     them, so that an explanation is never taken for a recording by a later run.
     """
+    return file.name in _explanation_outputs(file.parent)
+
+
+def _explanation_outputs(folder: Path) -> set[str]:
+    """The files the explanation.json of ``folder`` names, if it is ours."""
     try:
-        marker = _explanation_marker(file.parent)
+        marker = _explanation_marker(folder)
     except OutputError:
-        return False
-    return marker is not None and file.name in listed_names(marker)
+        return set()
+    return listed_names(marker) if marker is not None else set()
 
 
 class _FileSink:
