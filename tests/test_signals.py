@@ -43,11 +43,28 @@ def _group(leader: int) -> list[int]:
     return members
 
 
-def _moment(kind: str, folder: Path):
-    """When to signal: ``"loading"`` (soon after the start: modules and model loading), ``"writing"``
-    (a temporary file exists), ``"written"`` (an output is complete)."""
-    start = time.monotonic()
-    return {"loading": lambda: time.monotonic() - start > 1.5,
+def _catches_stop_signals(pid: int) -> bool:
+    """Whether process ``pid`` has a handler for SIGTERM: proxyseg's main sets it before it imports
+    torch or loads a model, which then take over a second."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    caught = int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")), 16)
+    return bool(caught >> (signal.SIGTERM - 1) & 1)
+
+
+def _moment(kind: str, pid: int, folder: Path):
+    """When to signal: ``"loading"`` (0.2 s after the run's handlers are set: modules and model
+    loading), ``"writing"`` (a temporary file exists), ``"written"`` (an output is complete)."""
+    handled = []
+
+    def loading() -> bool:
+        if not handled and _catches_stop_signals(pid):
+            handled.append(time.monotonic())
+        return bool(handled) and time.monotonic() - handled[0] > 0.2
+
+    return {"loading": loading,
             "writing": lambda: bool(_hidden(folder)),
             "written": lambda: any(not path.name.startswith(".") for path in folder.rglob("*.rttm"))}[kind]
 
@@ -58,7 +75,7 @@ def _interrupted(command: list[str], signum: int, to_group: bool, moment: str, w
     with open(log, "w") as stderr:
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
     try:
-        reached = _moment(moment, watched)
+        reached = _moment(moment, process.pid, watched)
         while not reached():
             assert process.poll() is None, f"the run ended before the moment {moment!r}"
             time.sleep(0.01)

@@ -10,7 +10,7 @@ from proxyseg.features import N_FFT, make_features, nmf_spectrogram
 from proxyseg.labels import CLASSES
 from proxyseg.models.schema import Choice, Fields, Integer, Nullable, check, check_size, tcn_context, tcn_parameters
 from proxyseg.models.tcn import TCNSegmenter
-from proxyseg.nn import TCN
+from proxyseg.nn import TCN, PointwiseConv
 
 #: Frequency bins of the reconstructed spectrogram (n_fft 512).
 FREQUENCY_BINS = N_FFT // 2 + 1
@@ -107,7 +107,7 @@ class ProxySegmenter(nn.Module):
         self.spectrogram = nmf_spectrogram()  # the reconstruction target, as the dictionary's
         self.normalise = nn.BatchNorm1d(self.features.num_bins, momentum=None)  # see TCNSegmenter
         self.tcn = TCN(self.features.num_bins, bottleneck, hidden, kernel_size, blocks, repeats)
-        self.activations = nn.Conv1d(bottleneck, rank, 1)
+        self.activations = PointwiseConv(bottleneck, rank)
         self.classifier = nn.Linear(rank, num_classes)
         atoms = torch.rand(FREQUENCY_BINS, rank, generator=torch.Generator().manual_seed(0))
         if dictionary == "joint":
@@ -152,8 +152,7 @@ class ProxySegmenter(nn.Module):
 
     def forward(self, waveform: torch.Tensor, features: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         inputs = self.features(waveform) if features is None else features.transpose(1, 2)  # (batch, dim, frame)
-        activations = F.relu(self.activations(self.tcn(self.normalise(inputs))))  # (batch, rank, frame)
-        hidden = activations.transpose(1, 2)
+        hidden = F.relu(self.activations(self.tcn(self.normalise(inputs).transpose(1, 2))))  # (batch, frame, rank)
         return {"logits": self.classifier(hidden), "hidden": hidden}
 
 

@@ -96,5 +96,5 @@ class TCNSegmenter(nn.Module):
         return self._config["bottleneck"]
 
     def forward(self, waveform: torch.Tensor) -> dict[str, torch.Tensor]:
-        hidden = self.tcn(self.normalise(self.features(waveform))).transpose(1, 2)
+        hidden = self.tcn(self.normalise(self.features(waveform)).transpose(1, 2))  # (batch, frame, bottleneck)
         return {"logits": self.classifier(hidden), "hidden": hidden}
