@@ -3,7 +3,8 @@
 Usage::
 
     python benchmarks/speed.py [AUDIO ...] [--minutes 10] [--repeats 5] [--explain-repeats 1] [--warmup 5]
-                               [--threads N] [--busy] [--systems NAME ...] [--profile] [--output FILE]
+                               [--threads N] [--busy] [--wait-policy PASSIVE|ACTIVE|default]
+                               [--systems NAME ...] [--profile] [--output FILE]
 
 AUDIO is any number of files or folders (searched recursively, files in sorted order); they are
 decoded with :func:`proxyseg.audio.load` and concatenated, cycling through them, until there are
@@ -34,7 +35,9 @@ Systems (``--systems``; all by default):
 - ``webrtcvad``: ``webrtcvad.Vad(3).is_speech`` on each 30 ms frame of 16-bit samples, a minimal
   use of the package (``pip install webrtcvad-wheels``).
 
-torch runs with ``--threads`` threads (default 1, what ``proxyseg segment`` and ``explain`` use).
+torch runs with ``--threads`` threads (default 1, what ``proxyseg segment`` and ``explain`` use),
+under OpenMP's wait policy ``--wait-policy`` (default ``PASSIVE``, what the ``proxyseg`` command
+sets: threads waiting for work sleep instead of spinning; ``default`` leaves the environment's).
 ``--busy`` measures every system twice: on the machine as it is, then with a neighbour process
 that keeps one core busy (a Python loop, started and stopped by this script), as a second job or a
 build would; the table then gives the CPU per audio second of both and their ratio. Decoding the audio files is
@@ -65,6 +68,8 @@ from reporting import publish  # benchmarks/reporting.py, beside this script
 SAMPLE_RATE = 16_000
 #: File suffixes taken as audio when a folder is searched.
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff", ".aif")
+#: What ``--wait-policy`` accepts: OpenMP's two policies, or the environment's (``default``).
+WAIT_POLICIES = ("PASSIVE", "ACTIVE", "default")
 #: webrtcvad's frame: 30 ms at 16 kHz.
 WEBRTC_FRAME = 480
 
@@ -178,11 +183,22 @@ def run_isolated(name: str, args: argparse.Namespace, scratch: Path) -> dict:
     command = [sys.executable, __file__, "--only", name, "--waveform", str(scratch / "audio.npy"),
                "--result", str(result), "--repeats", str(repeats), "--warmup", str(args.warmup),
                "--threads", str(args.threads)]
-    completed = subprocess.run(command, capture_output=True, text=True)
+    completed = subprocess.run(command, capture_output=True, text=True, env=child_environment(args.wait_policy))
     if completed.returncode != 0:
         lines = completed.stderr.strip().splitlines() or [f"exit status {completed.returncode}"]
         return {"error": lines[-1]}
     return json.loads(result.read_text())
+
+
+def child_environment(wait_policy: str) -> dict[str, str]:
+    """This process's environment with OpenMP's wait policy set as the ``proxyseg`` command sets it
+    (``PASSIVE``), or as asked (``default``: as the environment has it)."""
+    from proxyseg.cli import WAIT_POLICY
+
+    environment = dict(os.environ)
+    if wait_policy != "default":
+        environment[WAIT_POLICY] = wait_policy
+    return environment
 
 
 def audio_files(paths: list[Path]) -> list[Path]:
@@ -230,7 +246,8 @@ def header(args: argparse.Namespace, results: dict[str, dict], seconds: float, s
     """What was measured, where and how, in one line."""
     threads = sorted({result["torch_threads"] for result in results.values() if result.get("torch_threads")})
     return (f"**{seconds / 60:.1f} min of audio** ({source}), {date.today().isoformat()}, {cpu_model()}, "
-            f"{os.cpu_count()} CPUs, torch threads {', '.join(map(str, threads)) or '—'}; medians of "
+            f"{os.cpu_count()} CPUs, torch threads {', '.join(map(str, threads)) or '—'} (OpenMP wait policy "
+            f"{args.wait_policy}); medians of "
             f"{args.repeats} runs ({args.explain_repeats} for explain) after a {args.warmup:g} s warm-up")
 
 
@@ -373,6 +390,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--busy", action="store_true", help="also measure with a neighbour keeping one core busy")
+    parser.add_argument("--wait-policy", choices=WAIT_POLICIES, default="PASSIVE",
+                        help="OpenMP's OMP_WAIT_POLICY in the measured processes (PASSIVE: as proxyseg sets it)")
     parser.add_argument("--systems", nargs="+", choices=list(SYSTEMS), default=list(SYSTEMS))
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--output", type=Path)

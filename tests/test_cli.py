@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -187,3 +188,40 @@ def test_training_and_explaining_errors_are_one_line(tmp_path):
         result = CliRunner().invoke(cli, arguments)
         assert result.exit_code == 1 and isinstance(result.exception, SystemExit), arguments
         assert result.output.strip().splitlines()[-1].startswith("proxyseg: error:") and expected in result.output
+
+
+_WAIT_POLICY_PROBE = """
+import os, sys
+import proxyseg.cli
+loaded_early = "torch" in sys.modules
+sys.argv = ["proxyseg", "segment", sys.argv[1], "-o", sys.argv[2], "-q"]
+try:
+    proxyseg.cli.main()
+except SystemExit as end:
+    assert end.code in (0, None), end.code
+import torch
+print(loaded_early, os.environ.get("OMP_WAIT_POLICY"), torch.get_num_threads())
+"""
+
+
+@pytest.mark.parametrize("given, expected", [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_the_command_line_lets_waiting_threads_sleep_unless_told(given, expected, tmp_path):
+    """Issue 14: OMP_WAIT_POLICY is read once, when torch loads; the command sets it before (PASSIVE,
+    unless the environment says otherwise), so that several threads do not spin beside a busy process."""
+    sf.write(tmp_path / "a.wav", np.zeros(32000), 16000)
+    environment = {name: value for name, value in os.environ.items() if name != "OMP_WAIT_POLICY"}
+    if given:
+        environment["OMP_WAIT_POLICY"] = given
+    probe = subprocess.run([sys.executable, "-c", _WAIT_POLICY_PROBE, str(tmp_path / "a.wav"), str(tmp_path / "out")],
+                           capture_output=True, text=True, timeout=300, env=environment)
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.split() == ["False", expected, "1"]
+
+
+def test_no_command_declares_an_option_twice():
+    """Shared option lists (batch, training) are combined with each command's own: click keeps only one."""
+    commands = [command for group in cli.commands.values() for command in getattr(group, "commands", {}).values()]
+    commands += [command for command in cli.commands.values() if not hasattr(command, "commands")]
+    for command in commands:
+        names = [name for parameter in command.params for name in parameter.opts]
+        assert len(names) == len(set(names)), command.name

@@ -1,4 +1,7 @@
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -160,3 +163,16 @@ def test_a_corpus_annotating_fewer_classes_trains_only_those(tiny_corpus, tmp_pa
     assert not probabilities[:, [1, 2]].any()
     combined = train_teacher([partial, tiny_corpus.root], tmp_path / "combined", max_epochs=1, **TINY)
     assert combined.classes == CLASSES
+
+
+def test_training_runs_the_torch_threads_asked_and_says_so(tiny_corpus, tmp_path):
+    """``train --threads N``: the training process runs torch with N threads (not its default, one per
+    core), and training.json records them with the data loader workers (none)."""
+    threads = 2 if len(os.sched_getaffinity(0)) == 1 else 1
+    output = tmp_path / "teacher"
+    result = subprocess.run([sys.executable, "-m", "proxyseg", "train", "teacher", str(tiny_corpus.root), "-o",
+                             str(output), "--max-epochs", "1", "--threads", str(threads), "-q"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((output / "training.json").read_text())
+    assert summary["threads_per_process"] == threads and summary["dataloader_workers"] == 0

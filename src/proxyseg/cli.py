@@ -62,6 +62,8 @@ class _FiniteRange(click.FloatRange):
         return number
 
 
+#: The OpenMP variable that says what threads waiting for work do: ``PASSIVE`` (sleep) or ``ACTIVE`` (spin).
+WAIT_POLICY = "OMP_WAIT_POLICY"
 #: Seeds numpy, torch and Lightning all accept.
 _SEED = click.IntRange(0, 2**32 - 1)
 #: Worker processes or threads: each worker loads torch and a model, and threads beyond the cores
@@ -425,6 +427,9 @@ def _training_options(command):
         click.option("--strategy", default="auto", show_default=True,
                      help="Lightning strategy: ddp (what auto picks for several devices) runs this command again "
                           "once per extra device; only rank 0 saves."),
+        click.option("--threads", type=_PER_CORE,
+                     help="torch threads per process [default: one per core, divided among the processes of a "
+                          "multi-device run; waiting threads sleep, so a busy machine costs little]."),
         click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
     ]
     for option in reversed(options):
@@ -434,11 +439,12 @@ def _training_options(command):
 
 def _trainer_arguments(max_epochs: int, max_minutes: float | None, patience: int, batch_size: int, seed: int,
                        no_resume: bool, accelerator: str, devices: str, num_nodes: int, strategy: str,
-                       quiet: bool) -> dict:
+                       threads: int | None, quiet: bool) -> dict:
     """The keyword arguments of the training functions for :func:`_training_options`."""
     return {"max_epochs": max_epochs, "max_minutes": max_minutes, "patience": patience, "batch_size": batch_size,
             "seed": seed, "resume": not no_resume, "progress": not quiet, "accelerator": accelerator,
-            "devices": int(devices) if devices.isdigit() else devices, "num_nodes": num_nodes, "strategy": strategy}
+            "devices": int(devices) if devices.isdigit() else devices, "num_nodes": num_nodes, "strategy": strategy,
+            "threads": threads}
 
 
 @train.command("teacher")
@@ -531,6 +537,10 @@ def main() -> None:
     """
     from proxyseg.workers import interruptible, stop_requested
 
+    # Before torch loads (no module imported so far imports it), for this process and the ones it
+    # starts: OpenMP threads waiting for work sleep instead of spinning, so that a command running
+    # several threads beside a busy process does not burn its core (docs/speed.md, "Threads").
+    os.environ.setdefault(WAIT_POLICY, "PASSIVE")
     # stderr as given: fd 2 is redirected at times (to capture a C library's messages), and an
     # interruption can land before it is restored.
     stderr = os.dup(2)

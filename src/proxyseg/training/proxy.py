@@ -134,7 +134,7 @@ def train_proxy(corpus: str | Path, teacher: str | Path, output: str | Path, *, 
                 chunk_duration: float = 4.0, batch_size: int = 64, learning_rate: float = 1e-3,
                 max_epochs: int = 1000, max_minutes: float | None = None, patience: int = 20, seed: int = 0,
                 resume: bool = True, progress: bool = True, accelerator: str = "cpu", devices="auto",
-                num_nodes: int = 1, strategy: str = "auto") -> LoadedModel | None:
+                num_nodes: int = 1, strategy: str = "auto", threads: int | None = None) -> LoadedModel | None:
     """Distil ``teacher`` into a :class:`~proxyseg.models.proxy.ProxySegmenter`; save it to ``output``.
 
     The teacher runs once over every train and dev file (its outputs are cached); the proxy
@@ -176,7 +176,7 @@ def train_proxy(corpus: str | Path, teacher: str | Path, output: str | Path, *, 
     teacher_cache
         Where to keep the teacher's outputs (default ``output/teacher-outputs``).
     chunk_duration, batch_size, learning_rate, max_epochs, max_minutes, patience, seed, resume, progress,
-    accelerator, devices, num_nodes, strategy
+    accelerator, devices, num_nodes, strategy, threads
         As for :func:`~proxyseg.training.teacher.train_teacher`. Under DDP, the teacher's pass
         and the dictionary are done before the other processes start (``ddp`` starts them
         when training begins); they read the teacher's outputs from the cache and receive ``W``
@@ -208,7 +208,7 @@ def train_proxy(corpus: str | Path, teacher: str | Path, output: str | Path, *, 
         model.features.teacher.load_state_dict(teacher_model.state_dict())
     training = Training(output, "val/kd", "min", max_epochs=max_epochs, max_minutes=max_minutes, patience=patience,
                         progress=progress, accelerator=accelerator, devices=devices, num_nodes=num_nodes,
-                        strategy=strategy)
+                        strategy=strategy, threads=threads)
 
     outputs = TeacherOutputs(black_box, teacher, Path(teacher_cache) if teacher_cache else output / "teacher-outputs",
                              hidden=features == "teacher")
@@ -242,7 +242,8 @@ def train_proxy(corpus: str | Path, teacher: str | Path, output: str | Path, *, 
     summary = training.summary()
     write_json(output / "training.json", {
         "corpus": str(corpus), "teacher": str(teacher), "seed": seed, "epochs": summary["epochs"],
-        "processes": summary["processes"],
+        "processes": summary["processes"], "threads_per_process": summary["threads_per_process"],
+        "dataloader_workers": summary["dataloader_workers"],
         "best_checkpoint": summary["best_checkpoint"], "best_dev_kd": summary["best_score"],
         "train_files": len(train_files), "dev_files": len(dev_files),
         "dev_fidelity": {name: vars(scores[name]) for name in black_box.classes},

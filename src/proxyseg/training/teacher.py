@@ -28,7 +28,7 @@ def train_teacher(corpora: str | Path | Sequence[str | Path], output: str | Path
                   ssl_model: str | None = None, repeats: int = 5, chunk_duration: float = 4.0, batch_size: int = 64, learning_rate: float = 1e-3,
                   max_epochs: int = 1000, max_minutes: float | None = None, patience: int = 20, seed: int = 0,
                   resume: bool = True, progress: bool = True, accelerator: str = "cpu", devices="auto",
-                  num_nodes: int = 1, strategy: str = "auto") -> LoadedModel | None:
+                  num_nodes: int = 1, strategy: str = "auto", threads: int | None = None) -> LoadedModel | None:
     """Train a :class:`~proxyseg.models.tcn.TCNSegmenter` on corpora and save it to ``output``.
 
     Training uses the ``train`` split with the augmentation of :mod:`proxyseg.training.augment`;
@@ -63,6 +63,10 @@ def train_teacher(corpora: str | Path | Sequence[str | Path], output: str | Path
         Passed to ``lightning.Trainer``. Several devices or nodes train with ``strategy="ddp"``,
         which runs the calling script again in one process per extra device: only rank 0 tunes
         and saves the model, after training.
+    threads
+        torch threads per process; None: one per core, divided among the processes of a
+        multi-device run (see :class:`~proxyseg.training.trainer.Training`). Recorded in
+        ``training.json``, with the data loader workers (none).
 
     Returns
     -------
@@ -78,7 +82,7 @@ def train_teacher(corpora: str | Path | Sequence[str | Path], output: str | Path
         raise ModelError(f"cannot build the teacher: {error}") from None
     training = Training(output, "val/f1", "max", max_epochs=max_epochs, max_minutes=max_minutes, patience=patience,
                         progress=progress, accelerator=accelerator, devices=devices, num_nodes=num_nodes,
-                        strategy=strategy)
+                        strategy=strategy, threads=threads)
     train_files = [file for corpus in corpora for file in load_split(corpus, "train")]
     dev_files = [file for corpus in corpora for file in load_split(corpus, "dev")]
     if not train_files or not dev_files:
@@ -100,7 +104,8 @@ def train_teacher(corpora: str | Path | Sequence[str | Path], output: str | Path
     summary = training.summary()
     write_json(output / "training.json", {
         "corpora": [str(corpus.root) for corpus in corpora], "seed": seed, "epochs": summary["epochs"],
-        "processes": summary["processes"],
+        "processes": summary["processes"], "threads_per_process": summary["threads_per_process"],
+        "dataloader_workers": summary["dataloader_workers"],
         "best_checkpoint": summary["best_checkpoint"], "best_dev_f1": summary["best_score"],
         "train_files": len(train_files), "dev_files": len(dev_files),
         "options": {"features": features, "n_mels": n_mels, "ssl_model": ssl_model, "repeats": repeats,

@@ -11,6 +11,7 @@ of the training state (the weights, not the epochs run or the best score).
 from __future__ import annotations
 
 import math
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -68,6 +69,13 @@ class Training:
         Show Lightning's progress bar.
     accelerator, devices, num_nodes, strategy
         Passed to ``lightning.Trainer``.
+    threads
+        torch threads per process; None: torch's default, one per core (Lightning divides the
+        cores among the processes of a multi-device run). Set through ``OMP_NUM_THREADS`` as
+        well, which the processes of a ``ddp`` run inherit and Lightning then leaves alone.
+
+    The batches are sliced from the decoded corpus in the training process itself: no data
+    loader workers (:attr:`DATALOADER_WORKERS`).
 
     Raises
     ------
@@ -75,9 +83,15 @@ class Training:
         Lightning refuses these options, or the strategy spawns or forks its processes.
     """
 
+    #: Data loader worker processes: none, the chunks are slices of waveforms in memory.
+    DATALOADER_WORKERS = 0
+
     def __init__(self, output: Path, monitor: str, mode: str, *, max_epochs: int, max_minutes: float | None,
                  patience: int, progress: bool, accelerator: str = "cpu", devices="auto", num_nodes: int = 1,
-                 strategy: str = "auto"):
+                 strategy: str = "auto", threads: int | None = None):
+        if threads is not None:
+            os.environ["OMP_NUM_THREADS"] = str(threads)
+            torch.set_num_threads(threads)
         self.output = Path(output)
         self.best = _Checkpoint(dirpath=self.output / CHECKPOINTS, filename="best", monitor=monitor, mode=mode)
         # The latest epoch under a fixed name, every epoch. (Lightning's save_last writes "last"
@@ -128,8 +142,10 @@ class Training:
         """
         per_process = math.ceil(len(train_set) / self.trainer.world_size)
         self.trainer.log_every_n_steps = max(1, min(50, per_process // batch_size))
-        train_loader = DataLoader(train_set, batch_size=batch_size, shuffle=True, drop_last=per_process > batch_size)
-        self.trainer.fit(module, train_loader, DataLoader(dev_set, batch_size=batch_size),
+        train_loader = DataLoader(train_set, batch_size=batch_size, shuffle=True, drop_last=per_process > batch_size,
+                                  num_workers=self.DATALOADER_WORKERS)
+        dev_loader = DataLoader(dev_set, batch_size=batch_size, num_workers=self.DATALOADER_WORKERS)
+        self.trainer.fit(module, train_loader, dev_loader,
                          ckpt_path=str(self.last_path) if resume and self.last_path.exists() else None)
         return self.trainer.is_global_zero
 
@@ -143,8 +159,9 @@ class Training:
         return best
 
     def summary(self) -> dict:
-        """Epochs run, processes, and the best checkpoint with its score, for ``training.json``."""
+        """Epochs run, processes and their threads, and the best checkpoint with its score, for ``training.json``."""
         score = self.best.best_model_score
         return {"epochs": self.trainer.current_epoch, "processes": self.trainer.world_size,
+                "threads_per_process": torch.get_num_threads(), "dataloader_workers": self.DATALOADER_WORKERS,
                 "best_checkpoint": Path(self.best.best_model_path).name or None,
                 "best_score": float(score) if isinstance(score, torch.Tensor) else score}
