@@ -69,11 +69,19 @@ def _moment(kind: str, pid: int, folder: Path):
             "written": lambda: any(not path.name.startswith(".") for path in folder.rglob("*.rttm"))}[kind]
 
 
+def _default_stop_signals() -> None:
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+
+
 def _interrupted(command: list[str], signum: int, to_group: bool, moment: str, watched: Path, log: Path) -> tuple:
     """Run ``command`` in a new process group, send ``signum`` to the group or to its main process at
     ``moment``; its exit status and stderr, once no process of its group is left."""
     with open(log, "w") as stderr:
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
+        # As from a terminal: a run started by a background job or nohup inherits SIGINT or SIGHUP
+        # ignored, and (rightly) keeps them so.
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True,
+                                   preexec_fn=_default_stop_signals)
     try:
         reached = _moment(moment, process.pid, watched)
         while not reached():
