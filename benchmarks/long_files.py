@@ -24,8 +24,9 @@ import soundfile as sf
 
 from reporting import publish  # benchmarks/reporting.py, beside this script
 
-from proxyseg.audio import SAMPLE_RATE, load
+from proxyseg.audio import load
 from proxyseg.corpus.manifest import Corpus
+from proxyseg.grid import SAMPLE_RATE
 
 
 def write_long_file(corpus: Corpus, hours: float, path: Path) -> None:

@@ -38,9 +38,11 @@ import torch
 from reporting import publish  # benchmarks/reporting.py, beside this script
 
 from proxyseg.artefacts import load_model
-from proxyseg.audio import SAMPLE_RATE, load
+from proxyseg.audio import load
 from proxyseg.corpus.manifest import Corpus
-from proxyseg.features import N_FFT, nmf_spectrogram
+from proxyseg.features import nmf_spectrogram
+from proxyseg.grid import SAMPLE_RATE
+from proxyseg.grid import N_FFT
 from proxyseg.labels import CLASSES
 from proxyseg.metrics import detection_scores, fidelity
 from proxyseg.segmentation import Segmenter

@@ -56,7 +56,7 @@ def batch_of(name: str, batch_size: int):
     """A batch as ``proxyseg train NAME`` feeds it: waveforms, targets (or teacher probabilities), mask."""
     import torch
 
-    from proxyseg.features import num_feature_frames
+    from proxyseg.grid import num_feature_frames
     from proxyseg.labels import CLASSES
 
     generator = torch.Generator().manual_seed(0)

@@ -5,15 +5,15 @@ import torch
 
 from proxyseg.artefacts import load_model, save_model
 from proxyseg.errors import ModelError
-from proxyseg.labels import Hysteresis
 from proxyseg.models.tcn import TCNSegmenter
+from proxyseg.postprocessing import Binarization
 
 
 @pytest.fixture
 def saved(tmp_path):
     model = TCNSegmenter(repeats=1)
     save_model(tmp_path / "model", model, classes=("speech", "overlap"),
-               binarization={"speech": Hysteresis(0.6, 0.4, 0.1, 0.2)})
+               binarization={"speech": Binarization(0.6, 0.4, 0.1, 0.2)})
     return tmp_path / "model", model
 
 
@@ -21,7 +21,7 @@ def test_round_trip_keeps_weights_classes_and_thresholds(saved):
     directory, model = saved
     loaded = load_model(directory)
     assert loaded.classes == ("speech", "overlap")
-    assert loaded.binarization == {"speech": Hysteresis(0.6, 0.4, 0.1, 0.2)}
+    assert loaded.binarization == {"speech": Binarization(0.6, 0.4, 0.1, 0.2)}
     assert not loaded.model.training
     for name, tensor in model.state_dict().items():
         assert torch.equal(loaded.model.state_dict()[name], tensor)

@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 from scipy.ndimage import binary_dilation
 
-from proxyseg.corpus.activity import FRAME_SAMPLES, frame_energy
+from proxyseg.corpus.activity import frame_energy
 from proxyseg.corpus.prepare import prepare_sources
 from proxyseg.corpus.scene import MixingConfig, SourcePool, mix_scene
 from proxyseg.corpus.sources import folder_sources
+from proxyseg.grid import HOP_LENGTH
 from proxyseg.labels import CLASSES
 
 SPEECH, MUSIC, NOISE, OVERLAP = range(4)
@@ -93,4 +94,4 @@ def test_peak_level_is_varied_and_never_clips(pool):
 
 
 def test_frames_are_aligned_with_the_sample_grid():
-    assert FRAME_SAMPLES == 320
+    assert HOP_LENGTH == 320

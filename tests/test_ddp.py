@@ -13,7 +13,7 @@ import pytest
 from proxyseg.artefacts import load_model
 from proxyseg.audio import load
 from proxyseg.errors import ProxysegError
-from proxyseg.features import num_feature_frames
+from proxyseg.grid import num_feature_frames
 from proxyseg.labels import CLASSES
 from proxyseg.segmentation import Segmenter
 from proxyseg.training.trainer import Training

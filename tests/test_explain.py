@@ -4,7 +4,7 @@ import pytest
 from proxyseg.explain.listening import component_mask, separate, stft
 from proxyseg.explain.relevance import (BIN_FREQUENCIES, band, global_relevance, local_relevance, prototypes,
                                         relevant_components)
-from proxyseg.features import num_feature_frames
+from proxyseg.grid import num_feature_frames
 
 
 def _snr_db(reference: np.ndarray, estimate: np.ndarray) -> float:

@@ -17,7 +17,7 @@ from proxyseg.audio import AUDIO_SUFFIXES, MAX_AMPLITUDE, load
 from proxyseg.cli import cli
 from proxyseg.errors import AudioError
 from proxyseg.explain.explanation import Explainer
-from proxyseg.features import num_feature_frames
+from proxyseg.grid import num_feature_frames
 
 
 

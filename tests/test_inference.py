@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from proxyseg.features import num_feature_frames
+from proxyseg.grid import num_feature_frames
 from proxyseg.inference import SlidingInference, WindowedInference
 from proxyseg.models.tcn import TCNSegmenter
 

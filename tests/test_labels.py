@@ -7,16 +7,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from pyannote.core import Annotation, Segment
 
-from proxyseg.labels import (
-    CLASSES,
-    FRAME_STEP,
-    FRAMES,
-    Hysteresis,
-    annotation_to_frames,
-    binarize,
-    frames_to_annotation,
-    num_frames,
-)
+from proxyseg.grid import FRAME_STEP
+from proxyseg.labels import CLASSES, FRAMES, annotation_to_frames, frames_to_annotation, num_frames
+from proxyseg.postprocessing import Binarization, binarize
 
 
 def triples(annotation: Annotation) -> list[tuple[float, float, str]]:
@@ -148,44 +141,44 @@ def column(values, hysteresis, step=FRAME_STEP):
 
 def test_binarize_hysteresis():
     scores = [0.1, 0.6, 0.45, 0.45, 0.3, 0.7, 0.5, 0.41, 0.4, 0.45, 0.51]
-    assert column(scores, Hysteresis(onset=0.5, offset=0.4)) == [0, 1, 1, 1, 0, 1, 1, 1, 0, 0, 1]
+    assert column(scores, Binarization(onset=0.5, offset=0.4)) == [0, 1, 1, 1, 0, 1, 1, 1, 0, 0, 1]
     # without hysteresis the plain threshold applies (score > 0.5)
-    assert column(scores, Hysteresis()) == [0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 1]
+    assert column(scores, Binarization()) == [0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 1]
     # between the thresholds at the very start: stays off
-    assert column([0.45, 0.45, 0.6], Hysteresis(onset=0.5, offset=0.4)) == [0, 0, 1]
+    assert column([0.45, 0.45, 0.6], Binarization(onset=0.5, offset=0.4)) == [0, 0, 1]
 
 
 def test_binarize_min_duration_off_fills_inner_gaps_only():
     scores = [0.0, 0.0, 1, 1, 0, 0, 1, 1, 0, 0, 0, 1, 0, 0]
-    hysteresis = Hysteresis(min_duration_off=0.05)  # gaps of 2 frames (0.04 s) are filled
+    hysteresis = Binarization(min_duration_off=0.05)  # gaps of 2 frames (0.04 s) are filled
     assert column(scores, hysteresis) == [0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 0, 0]
     # a gap of exactly min_duration_off is not shorter than it: kept
-    assert column(scores, Hysteresis(min_duration_off=0.04)) == [int(s) for s in scores]
+    assert column(scores, Binarization(min_duration_off=0.04)) == [int(s) for s in scores]
     gap = [1] + [0] * 15 + [1]
-    assert column(gap, Hysteresis(min_duration_off=0.1 + 0.2)) == gap  # 0.3 s is not < 0.1 + 0.2
+    assert column(gap, Binarization(min_duration_off=0.1 + 0.2)) == gap  # 0.3 s is not < 0.1 + 0.2
     # edge gaps touch the start or the end of the file: never filled
-    assert column([0, 1, 0, 1, 0], Hysteresis(min_duration_off=1.0)) == [0, 1, 1, 1, 0]
+    assert column([0, 1, 0, 1, 0], Binarization(min_duration_off=1.0)) == [0, 1, 1, 1, 0]
 
 
 def test_binarize_min_duration_on_removes_blips_after_filling():
     scores = [0, 1, 0, 0, 0, 1, 1, 1, 0, 0, 1, 0, 1, 0]
     expected = [0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0]
-    assert column(scores, Hysteresis(min_duration_on=0.05)) == expected
+    assert column(scores, Binarization(min_duration_on=0.05)) == expected
     # filling happens first: 1 + gap + 1 becomes one region of 3 frames, long enough
-    both = Hysteresis(min_duration_on=0.05, min_duration_off=0.03)
+    both = Binarization(min_duration_on=0.05, min_duration_off=0.03)
     assert column(scores, both) == [0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 1, 1, 1, 0]
     # a region of exactly min_duration_on is kept, despite float error (0.1 + 0.2 > 0.3)
     region = [0] + [1] * 15 + [0]
-    assert column(region, Hysteresis(min_duration_on=0.1 + 0.2)) == region
-    assert column([0] + [1] * 14 + [0], Hysteresis(min_duration_on=0.1 + 0.2)) == [0] * 16
+    assert column(region, Binarization(min_duration_on=0.1 + 0.2)) == region
+    assert column([0] + [1] * 14 + [0], Binarization(min_duration_on=0.1 + 0.2)) == [0] * 16
 
 
 def test_binarize_per_class_mapping():
     scores = np.tile(np.array([[0.2], [0.6], [0.35], [0.8]]), (1, 4))
-    per_class = {"music": Hysteresis(onset=0.5, offset=0.3), "noise": Hysteresis(0.1, 0.1)}
+    per_class = {"music": Binarization(onset=0.5, offset=0.3), "noise": Binarization(0.1, 0.1)}
     active = binarize(scores, per_class)
     assert active.dtype == bool and active.shape == (4, 4)
-    np.testing.assert_array_equal(active[:, 0], [0, 1, 0, 1])  # default Hysteresis()
+    np.testing.assert_array_equal(active[:, 0], [0, 1, 0, 1])  # default Binarization()
     np.testing.assert_array_equal(active[:, 1], [0, 1, 1, 1])
     np.testing.assert_array_equal(active[:, 2], [1, 1, 1, 1])
     np.testing.assert_array_equal(active[:, 3], [0, 1, 0, 1])
@@ -193,14 +186,14 @@ def test_binarize_per_class_mapping():
 
 def test_binarize_validates():
     with pytest.raises(ValueError, match="unknown class"):
-        binarize(np.zeros((3, 4)), {"singing": Hysteresis()})
+        binarize(np.zeros((3, 4)), {"singing": Binarization()})
     with pytest.raises(ValueError, match="4 columns"):
-        binarize(np.zeros((3, 2)), Hysteresis())
+        binarize(np.zeros((3, 2)), Binarization())
     with pytest.raises(ValueError, match="NaN"):
-        binarize(np.full((3, 4), np.nan), Hysteresis())
-    with pytest.raises(ValueError, match="Hysteresis"):
+        binarize(np.full((3, 4), np.nan), Binarization())
+    with pytest.raises(ValueError, match="Binarization"):
         binarize(np.zeros((3, 4)), 0.5)
-    assert binarize(np.zeros((0, 4)), Hysteresis()).shape == (0, 4)
+    assert binarize(np.zeros((0, 4)), Binarization()).shape == (0, 4)
 
 
 @pytest.mark.parametrize(
@@ -217,14 +210,14 @@ def test_binarize_validates():
 )
 def test_hysteresis_validation(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        Hysteresis(**kwargs)
+        Binarization(**kwargs)
 
 
 def test_hysteresis_dict_round_trip():
-    hysteresis = Hysteresis(onset=0.7, offset=0.3, min_duration_on=0.1, min_duration_off=0.2)
+    hysteresis = Binarization(onset=0.7, offset=0.3, min_duration_on=0.1, min_duration_off=0.2)
     data = hysteresis.to_dict()
     assert data == {"onset": 0.7, "offset": 0.3, "min_duration_on": 0.1, "min_duration_off": 0.2}
-    assert Hysteresis.from_dict(data) == hysteresis
-    assert Hysteresis.from_dict({"onset": 0.8}) == Hysteresis(onset=0.8)
+    assert Binarization.from_dict(data) == hysteresis
+    assert Binarization.from_dict({"onset": 0.8}) == Binarization(onset=0.8)
     with pytest.raises(ValueError, match="threshold"):
-        Hysteresis.from_dict({"threshold": 0.5})
+        Binarization.from_dict({"threshold": 0.5})

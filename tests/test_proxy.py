@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from proxyseg.artefacts import load_model
 from proxyseg.cli import cli
 from proxyseg.errors import ModelError
-from proxyseg.features import num_feature_frames
+from proxyseg.grid import num_feature_frames
 from proxyseg.inference import SlidingInference
 from proxyseg.models.proxy import ProxySegmenter
 from proxyseg.nmf import Dictionary
@@ -266,7 +266,7 @@ def test_a_model_without_a_teacher_or_with_one_outside_its_folder_is_refused(pro
 def test_a_proxy_on_wavlm_features_trains_and_loads(tiny_corpus, dictionary_dir, tmp_path):
     """The WavLM proxy end to end, with a tiny random WavLM saved where a user would keep one."""
     pytest.importorskip("transformers")
-    from proxyseg.ssl_features import save_tiny_random_model
+    from proxyseg.features.ssl import save_tiny_random_model
 
     wavlm = save_tiny_random_model(tmp_path / "wavlm")
     train_proxy(tiny_corpus.root, "teacher", tmp_path / "proxy", features="ssl", ssl_model=str(wavlm),
@@ -281,7 +281,7 @@ def test_a_proxy_on_wavlm_features_trains_and_loads(tiny_corpus, dictionary_dir,
 def test_a_teacher_on_wavlm_features_is_distilled_and_carried_whole(tiny_corpus, dictionary_dir, tmp_path):
     """The proxy's copy of a teacher on SSL features holds its backbone too, so that it loads and explains."""
     pytest.importorskip("transformers")
-    from proxyseg.ssl_features import save_tiny_random_model
+    from proxyseg.features.ssl import save_tiny_random_model
     from proxyseg.training.teacher import train_teacher
 
     wavlm = save_tiny_random_model(tmp_path / "wavlm")

@@ -8,8 +8,8 @@ import torch
 pytest.importorskip("transformers")
 
 from proxyseg.errors import ModelError  # noqa: E402
-from proxyseg.features import num_feature_frames  # noqa: E402
-from proxyseg.ssl_features import SSLFeatures, save_tiny_random_model  # noqa: E402
+from proxyseg.features.ssl import SSLFeatures, save_tiny_random_model  # noqa: E402
+from proxyseg.grid import num_feature_frames  # noqa: E402
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -16,8 +16,8 @@ import pytest
 
 from proxyseg.audio import load
 from proxyseg.errors import CorpusError
-from proxyseg.features import num_feature_frames
 from proxyseg.formats import read_rttm
+from proxyseg.grid import num_feature_frames
 from proxyseg.labels import CLASSES, annotation_to_frames
 from proxyseg.samples import pyannote_sample
 from proxyseg.teachers.adapters import CallableTeacher, OverlapAdd, to_feature_grid, window_starts

@@ -10,7 +10,7 @@ from torch.utils.data import DataLoader
 
 from proxyseg.artefacts import load_model
 from proxyseg.corpus import Corpus
-from proxyseg.features import num_feature_frames
+from proxyseg.grid import num_feature_frames
 from proxyseg.labels import CLASSES
 from proxyseg.models.tcn import TCNSegmenter
 from proxyseg.teachers.neural import NeuralTeacher
@@ -135,7 +135,7 @@ def test_checkpoints_round_trip_without_pickle(tmp_path):
 def test_a_teacher_on_wavlm_features_trains_and_loads(tiny_corpus, tmp_path):
     """The WavLM path end to end, with a tiny random WavLM saved where a user would keep one."""
     pytest.importorskip("transformers")
-    from proxyseg.ssl_features import save_tiny_random_model
+    from proxyseg.features.ssl import save_tiny_random_model
 
     wavlm = save_tiny_random_model(tmp_path / "wavlm")
     train_teacher(tiny_corpus.root, tmp_path / "teacher", features="ssl", ssl_model=str(wavlm), max_epochs=1, **TINY)

@@ -24,7 +24,7 @@ from safetensors.torch import load_file, save_file
 
 from proxyseg.artefacts import PRETRAINED_DIR, load_model, save_model
 from proxyseg.errors import ModelError
-from proxyseg.models.schema import MAX_PARAMETERS
+from proxyseg.models.size import MAX_PARAMETERS
 from proxyseg.models.tcn import TCNSegmenter
 from proxyseg.nmf import Dictionary
 from proxyseg.teachers.registry import teacher_of
@@ -263,7 +263,7 @@ def test_case3_an_ssl_folder_linked_outside_the_model_folder_is_refused(teacher_
 
 def test_case3_an_ssl_model_given_by_hub_id_is_looked_up_locally_only(connections):
     pytest.importorskip("transformers")
-    from proxyseg.ssl_features import SSLFeatures
+    from proxyseg.features.ssl import SSLFeatures
 
     _refused(lambda: SSLFeatures("proxyseg-tests/no-such-model"), "no-such-model", "local hub cache")
     assert connections == []
@@ -273,7 +273,7 @@ def test_case3_an_ssl_model_given_by_hub_id_is_looked_up_locally_only(connection
 def ssl_model_dir(tmp_path) -> Path:
     """A tiny WavLM teacher saved with save_model, its backbone folder then removed."""
     pytest.importorskip("transformers")
-    from proxyseg.ssl_features import save_tiny_random_model
+    from proxyseg.features.ssl import save_tiny_random_model
 
     backbone = save_tiny_random_model(tmp_path / "wavlm")
     model = TCNSegmenter(features="ssl", ssl_model=str(backbone), repeats=1)

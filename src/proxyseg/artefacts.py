@@ -13,7 +13,7 @@ A model directory may come from someone else, so it is read as data that can be 
   directory (the directory itself may be a link), and refused otherwise. JSON files are refused
   above :data:`MAX_JSON_BYTES`, before they are read.
 - JSON is parsed strictly (no NaN or infinite numbers, no repeated keys) and checked against a
-  schema (:mod:`proxyseg.models.schema`): every number is checked for type and range before it
+  schema (:mod:`proxyseg.schema`): every number is checked for type and range before it
   sizes anything, and the weights' header (names, shapes, dtypes) is checked against the model
   before any tensor is read; weights must be finite.
 - Nothing is fetched: a model on SSL features names its backbone by a folder inside the
@@ -41,14 +41,15 @@ from torch import nn
 from proxyseg import __version__
 from proxyseg.atomic import atomic_output, write_json
 from proxyseg.errors import ModelError, OutputError
+from proxyseg.features.ssl import SSLFeatures
 from proxyseg.files import parse_json_strictly, read_regular
-from proxyseg.features import HOP_LENGTH, SAMPLE_RATE, WIN_LENGTH
-from proxyseg.labels import CLASSES, Hysteresis
+from proxyseg.grid import HOP_LENGTH, SAMPLE_RATE, WIN_LENGTH
+from proxyseg.labels import CLASSES
 from proxyseg.models.proxy import ProxySegmenter
-from proxyseg.models.schema import Choice, Fields, ListOf, MapOf, Number, Rule, Text, check
 from proxyseg.models.tcn import TCNSegmenter
 from proxyseg.ownership import ForeignMarker, read_marker
-from proxyseg.ssl_features import SSLFeatures
+from proxyseg.postprocessing import Binarization
+from proxyseg.schema import Choice, Fields, ListOf, MapOf, Number, Rule, Text, check
 
 #: Model classes that a directory may name in its ``type``.
 MODEL_TYPES: dict[str, type[nn.Module]] = {"tcn_segmenter": TCNSegmenter, "proxy_segmenter": ProxySegmenter}
@@ -108,7 +109,7 @@ class LoadedModel:
     model: nn.Module
     type: str
     classes: tuple[str, ...]
-    binarization: dict[str, Hysteresis] = field(default_factory=dict)
+    binarization: dict[str, Binarization] = field(default_factory=dict)
     specification: dict = field(default_factory=dict)
     path: Path | None = None
 
@@ -120,7 +121,7 @@ def specification(chunk_duration: float, **extra) -> dict:
 
 
 def save_model(directory: str | Path, model: nn.Module, *, classes: tuple[str, ...] = CLASSES,
-               binarization: dict[str, Hysteresis] | None = None, spec: dict | None = None) -> Path:
+               binarization: dict[str, Binarization] | None = None, spec: dict | None = None) -> Path:
     """Write ``model`` to ``directory`` as ``config.json`` + ``model.safetensors``.
 
     Parameters
@@ -247,7 +248,7 @@ def load_model(name_or_path: str | Path) -> LoadedModel:
         raise ModelError(f"{directory / CONFIG}: invalid arguments for {config['type']}: {error}") from None
     model.load_state_dict(read_weights(directory, WEIGHTS, model.state_dict()))
     try:
-        binarization = {name: Hysteresis.from_dict(value) for name, value in config.get("binarization", {}).items()}
+        binarization = {name: Binarization.from_dict(value) for name, value in config.get("binarization", {}).items()}
     except (TypeError, ValueError) as error:
         raise ModelError(f"{directory / CONFIG}: invalid binarization: {error}") from None
     return LoadedModel(model.eval(), config["type"], tuple(config.get("classes", CLASSES)), binarization,

@@ -40,8 +40,8 @@ from proxyseg.errors import (
     DamagedAudioWarning,
     EmptyAudioError,
 )
+from proxyseg.grid import SAMPLE_RATE
 
-SAMPLE_RATE = 16_000  # Hz, the rate of every waveform the library works on
 
 #: File suffixes taken as audio when a folder is searched (what libsndfile reads).
 AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au", ".caf", ".w64"})

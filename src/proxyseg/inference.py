@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 import numpy as np
 import torch
 
-from proxyseg.features import WIN_LENGTH, frame_samples, num_feature_frames
+from proxyseg.grid import WIN_LENGTH, frame_samples, num_feature_frames
 
 
 class SlidingInference:

@@ -1,4 +1,4 @@
-"""Class vocabulary, label frame grid, frames <-> segments conversion and binarisation.
+"""Class vocabulary, label frame grid, and conversions between frames and segments.
 
 Every array of labels or scores in proxyseg is laid out ``(frame, class)`` with the
 columns in :data:`CLASSES` order and the rows on the :data:`FRAMES` grid.
@@ -23,30 +23,28 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Sequence
 
 import numpy as np
 from pyannote.core import Annotation, Segment, SlidingWindow, Timeline
 
+from proxyseg.grid import FRAME_STEP
+
 __all__ = [
-    "CLASSES", "FRAMES", "FRAME_STEP", "Hysteresis",
-    "active_runs", "annotation_to_frames", "binarize", "fill_short_gaps", "frames_to_annotation", "num_frames",
+    "CLASSES", "EPSILON", "FRAMES",
+    "active_runs", "annotation_to_frames", "check_frames", "check_step", "frames_to_annotation", "num_frames",
     "speaker_turns_to_classes", "timeline_to_frames",
 ]
 
 CLASSES: tuple[str, ...] = ("speech", "music", "noise", "overlap")
 """The class vocabulary; every ``(frame, class)`` array uses this column order."""
 
-FRAME_STEP = 0.02
-"""Duration and step of a label frame, in seconds."""
-
 FRAMES = SlidingWindow(start=0.0, duration=FRAME_STEP, step=FRAME_STEP)
 """The label frame grid: frame ``i`` covers ``[0.02 i, 0.02 (i + 1))``."""
 
 # Absolute tolerance, in seconds or frames, absorbing float error in comparisons
 # such as ``0.3 < 0.1 + 0.2``; far below any meaningful duration.
-_EPS = 1e-9
+EPSILON = 1e-9
 
 
 def active_runs(active: np.ndarray) -> np.ndarray:
@@ -68,7 +66,7 @@ def active_runs(active: np.ndarray) -> np.ndarray:
     return edges.reshape(-1, 2)
 
 
-def _check_step(step: float) -> None:
+def check_step(step: float) -> None:
     if not (isinstance(step, numbers.Real) and math.isfinite(step) and step > 0):
         raise ValueError(f"step must be a positive finite number of seconds, got {step!r}")
 
@@ -78,7 +76,7 @@ def _check_duration(duration: float) -> None:
         raise ValueError(f"duration must be a finite number of seconds >= 0, got {duration!r}")
 
 
-def _check_frames(frames: np.ndarray, classes: Sequence[str], name: str) -> np.ndarray:
+def check_frames(frames: np.ndarray, classes: Sequence[str], name: str) -> np.ndarray:
     array = np.asarray(frames)
     if array.ndim != 2 or array.shape[1] != len(classes):
         raise ValueError(
@@ -115,9 +113,9 @@ def num_frames(duration: float, step: float = FRAME_STEP) -> int:
     >>> num_frames(30.0), num_frames(0.009), num_frames(0.01), num_frames(0.011)
     (1500, 0, 0, 1)
     """
-    _check_step(step)
+    check_step(step)
     _check_duration(duration)
-    return int(math.floor(duration / step + 0.5 - _EPS))
+    return int(math.floor(duration / step + 0.5 - EPSILON))
 
 
 def frames_to_annotation(
@@ -152,8 +150,8 @@ def frames_to_annotation(
     Annotation
         One track per segment, labels from ``classes``.
     """
-    _check_step(step)
-    array = _check_frames(frames, classes, "frames")
+    check_step(step)
+    array = check_frames(frames, classes, "frames")
     if duration is not None:
         _check_duration(duration)
     annotation = Annotation(uri=uri)
@@ -211,7 +209,7 @@ def annotation_to_frames(
     >>> annotation_to_frames(annotation, 5)[:, 1].astype(int)
     array([0, 1, 1, 0, 0])
     """
-    _check_step(step)
+    check_step(step)
     integer = isinstance(num_frames, numbers.Integral) and not isinstance(num_frames, bool)
     if not integer or num_frames < 0:
         raise ValueError(f"num_frames must be an integer >= 0, got {num_frames!r}")
@@ -226,201 +224,6 @@ def annotation_to_frames(
         last = np.searchsorted(centres, segment.end, side="left")
         frames[first:last, column] = True
     return frames
-
-
-@dataclass(frozen=True)
-class Hysteresis:
-    """Thresholds turning one class's scores into activity.
-
-    Parameters
-    ----------
-    onset : float
-        A region starts on a frame whose score is above ``onset``.
-    offset : float
-        It continues while the score stays above ``offset`` (``offset <= onset``).
-    min_duration_on : float
-        Active regions shorter than this (seconds) are removed.
-    min_duration_off : float
-        Gaps shorter than this (seconds) between two active regions are filled.
-    """
-
-    onset: float = 0.5
-    offset: float = 0.5
-    min_duration_on: float = 0.0
-    min_duration_off: float = 0.0
-
-    def __post_init__(self) -> None:
-        for field in fields(self):
-            value = getattr(self, field.name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise ValueError(f"Hysteresis.{field.name} must be a number, got {value!r}")
-            if not math.isfinite(value):
-                raise ValueError(f"Hysteresis.{field.name} must be a finite number, got {value!r}")
-        if not 0.0 <= self.offset <= self.onset <= 1.0:
-            raise ValueError(
-                f"Hysteresis needs 0 <= offset <= onset <= 1, got onset={self.onset!r} "
-                f"and offset={self.offset!r}"
-            )
-        for name in ("min_duration_on", "min_duration_off"):
-            value = getattr(self, name)
-            if value < 0:
-                raise ValueError(f"Hysteresis.{name} must be >= 0 seconds, got {value!r}")
-
-    def to_dict(self) -> dict[str, float]:
-        """Return the thresholds as a JSON-serialisable dictionary.
-
-        Returns
-        -------
-        dict
-            ``{"onset": ..., "offset": ..., "min_duration_on": ..., "min_duration_off": ...}``.
-
-        Examples
-        --------
-        >>> Hysteresis.from_dict(Hysteresis(onset=0.6, offset=0.4).to_dict())
-        Hysteresis(onset=0.6, offset=0.4, min_duration_on=0.0, min_duration_off=0.0)
-        """
-        return {key: float(value) for key, value in asdict(self).items()}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, float]) -> Hysteresis:
-        """Build thresholds from a dictionary written by :meth:`to_dict`.
-
-        Parameters
-        ----------
-        data : mapping
-            Any subset of the four fields; missing ones take their default.
-
-        Returns
-        -------
-        Hysteresis
-            The validated thresholds.
-        """
-        allowed = [field.name for field in fields(cls)]
-        unknown = sorted(set(data) - set(allowed))
-        if unknown:
-            raise ValueError(f"unknown Hysteresis field(s) {unknown}; allowed: {allowed}")
-        return cls(**data)
-
-
-def _hysteresis(scores: np.ndarray, onset: float, offset: float) -> np.ndarray:
-    """Hysteresis state machine on one score vector, vectorised.
-
-    The state on a frame is set by the latest decisive frame up to it: a score above
-    ``onset`` switches on, a score at or below ``offset`` switches off, anything in
-    between keeps the previous state (off before the first decisive frame).
-    """
-    switch_on = scores > onset
-    decisive = switch_on | (scores <= offset)
-    latest = np.where(decisive, np.arange(len(scores)), -1)
-    latest = np.maximum.accumulate(latest)
-    return (latest >= 0) & switch_on[np.maximum(latest, 0)]
-
-
-def fill_short_gaps(active: np.ndarray, min_duration: float, step: float = FRAME_STEP) -> np.ndarray:
-    """Fill the inactive stretches shorter than ``min_duration`` that lie between two active ones.
-
-    Leading and trailing inactivity is not a gap between two regions and stays untouched.
-
-    Parameters
-    ----------
-    active : np.ndarray, shape (frame,)
-        Boolean activity of one class.
-    min_duration : float
-        Gaps shorter than this (seconds) are filled.
-    step : float
-        Frame step in seconds.
-
-    Returns
-    -------
-    np.ndarray, shape (frame,), dtype bool
-        A new array.
-
-    Examples
-    --------
-    >>> fill_short_gaps(np.array([0, 1, 0, 0, 1, 0, 0, 0, 1, 0], dtype=bool), 0.05).astype(int)
-    array([0, 1, 1, 1, 1, 0, 0, 0, 1, 0])
-    """
-    active = np.array(active, dtype=bool)
-    runs = active_runs(active)
-    for (_, gap_start), (gap_end, _) in zip(runs[:-1], runs[1:]):
-        if (gap_end - gap_start) * step < min_duration - _EPS:
-            active[gap_start:gap_end] = True
-    return active
-
-
-def _binarize_one(scores: np.ndarray, hysteresis: Hysteresis, step: float) -> np.ndarray:
-    active = _hysteresis(scores, hysteresis.onset, hysteresis.offset)
-    if hysteresis.min_duration_off > 0:
-        active = fill_short_gaps(active, hysteresis.min_duration_off, step)
-    if hysteresis.min_duration_on > 0:
-        for first, last in active_runs(active):
-            if (last - first) * step < hysteresis.min_duration_on - _EPS:
-                active[first:last] = False
-    return active
-
-
-def binarize(
-    scores: np.ndarray,
-    hysteresis: Hysteresis | Mapping[str, Hysteresis],
-    *,
-    classes: Sequence[str] = CLASSES,
-    step: float = FRAME_STEP,
-) -> np.ndarray:
-    """Turn frame scores into activity with hysteresis thresholds.
-
-    For each class, in this order (the order of pyannote.audio's ``Binarize``):
-    a region starts on a frame scoring above ``onset`` and lasts while the score stays
-    above ``offset``; gaps between two regions shorter than ``min_duration_off`` are
-    filled; regions shorter than ``min_duration_on`` are removed.
-
-    Parameters
-    ----------
-    scores : np.ndarray, shape (frame, class)
-        Scores (typically probabilities) of each class on each frame.
-    hysteresis : Hysteresis or mapping of str to Hysteresis
-        One set of thresholds for every class, or one per class name; classes missing
-        from the mapping use ``Hysteresis()``.
-    classes : sequence of str
-        Name of each column of ``scores``.
-    step : float
-        Frame step in seconds, converting run lengths into durations.
-
-    Returns
-    -------
-    np.ndarray, shape (frame, class), dtype bool
-        Activity of each class on each frame.
-
-    Examples
-    --------
-    >>> scores = np.array([[0.1, 0.6, 0.45, 0.45, 0.3, 0.7]]).T
-    >>> binarize(scores, Hysteresis(onset=0.5, offset=0.4), classes=["speech"])[:, 0].astype(int)
-    array([0, 1, 1, 1, 0, 1])
-    """
-    _check_step(step)
-    array = _check_frames(scores, classes, "scores").astype(float)
-    if np.isnan(array).any():
-        raise ValueError("scores must not contain NaN")
-    if isinstance(hysteresis, Hysteresis):
-        per_class = {label: hysteresis for label in classes}
-    elif isinstance(hysteresis, Mapping):
-        unknown = sorted(set(hysteresis) - set(classes))
-        if unknown:
-            raise ValueError(
-                f"hysteresis given for unknown class(es) {unknown}; classes are {tuple(classes)}"
-            )
-        for label, value in hysteresis.items():
-            if not isinstance(value, Hysteresis):
-                raise ValueError(f"hysteresis[{label!r}] must be a Hysteresis, got {value!r}")
-        per_class = {label: hysteresis.get(label, Hysteresis()) for label in classes}
-    else:
-        raise ValueError(
-            "hysteresis must be a Hysteresis or a mapping of class name to Hysteresis, "
-            f"got {hysteresis!r}"
-        )
-    active = np.zeros(array.shape, dtype=bool)
-    for column, label in enumerate(classes):
-        active[:, column] = _binarize_one(array[:, column], per_class[label], step)
-    return active
 
 
 def speaker_turns_to_classes(turns: Annotation) -> Annotation:

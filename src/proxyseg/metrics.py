@@ -20,7 +20,8 @@ from pyannote.metrics.detection import (
     DetectionPrecisionRecallFMeasure,
 )
 
-from proxyseg.labels import CLASSES, FRAME_STEP, num_frames
+from proxyseg.grid import FRAME_STEP
+from proxyseg.labels import CLASSES, num_frames
 
 _COMPONENTS = (DFS_PRECISION_RETRIEVED, DFS_RECALL_RELEVANT, DFS_RELEVANT_RETRIEVED)
 
@@ -64,6 +65,16 @@ def _counts(reference: np.ndarray, hypothesis: np.ndarray) -> np.ndarray:
     """True positives, retrieved and relevant frames of two boolean vectors."""
     counts = [reference & hypothesis, hypothesis, reference]
     return np.array([np.count_nonzero(count) for count in counts], dtype=np.int64)
+
+
+def frame_f1(predicted: np.ndarray, actual: np.ndarray) -> float:
+    """F1 of boolean frame vectors, with the conventions of the other scores (1.0 when both are empty).
+
+    >>> frame_f1(np.array([1, 1, 0], bool), np.array([1, 0, 0], bool))
+    0.6666666666666666
+    """
+    true_positive = np.sum(predicted & actual)
+    return _f1(np.array([true_positive, np.sum(predicted), np.sum(actual)]))
 
 
 def _f1(counts: np.ndarray) -> float:
@@ -364,7 +375,7 @@ def fidelity(
     """How faithfully a proxy reproduces its teacher, per class, accumulated over files.
 
     A frame is active when its probability is above ``threshold`` (as the ``onset`` of
-    :class:`proxyseg.labels.Hysteresis`). F1 treats the teacher's decisions as the
+    :class:`proxyseg.labels.Binarization`). F1 treats the teacher's decisions as the
     reference, with pyannote's conventions for empty sets (both never active: F1 = 1).
 
     Parameters

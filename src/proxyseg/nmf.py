@@ -25,8 +25,8 @@ from proxyseg import __version__
 from proxyseg.atomic import atomic_output, write_json
 from proxyseg.errors import ModelError, OutputError
 from proxyseg.features import NMF_SPECTROGRAM
-from proxyseg.models.schema import Choice, Fields, Integer, Number, Text
 from proxyseg.ownership import ForeignMarker, read_marker
+from proxyseg.schema import Choice, Fields, Integer, Number, Text
 
 #: Itakura-Saito and Kullback-Leibler are undefined on exact zeros (digital silence): a floor
 #: far below any audible bin of log(1 + |STFT|²) keeps them finite.

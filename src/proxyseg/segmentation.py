@@ -9,9 +9,11 @@ from pathlib import Path
 import numpy as np
 from pyannote.core import Annotation
 
-from proxyseg.audio import SAMPLE_RATE, as_waveform, stream
 from proxyseg.artefacts import load_model
-from proxyseg.labels import CLASSES, Hysteresis, binarize, frames_to_annotation
+from proxyseg.audio import as_waveform, stream
+from proxyseg.grid import SAMPLE_RATE
+from proxyseg.labels import CLASSES, frames_to_annotation
+from proxyseg.postprocessing import Binarization, binarize
 from proxyseg.teachers.base import Teacher, TeacherOutput
 from proxyseg.teachers.neural import NeuralTeacher
 
@@ -43,15 +45,15 @@ class Segmenter:
     teacher
         Gives frame probabilities.
     binarization
-        Per class thresholds and minimum durations; classes not given use ``Hysteresis()``.
+        Per class thresholds and minimum durations; classes not given use ``Binarization()``.
 
     ``Segmenter.from_pretrained()("radio.wav").annotation`` segments a file with the shipped
     proxy (``from_pretrained("teacher")``: with the shipped teacher).
     """
 
-    def __init__(self, teacher: Teacher, binarization: dict[str, Hysteresis] | None = None):
+    def __init__(self, teacher: Teacher, binarization: dict[str, Binarization] | None = None):
         self.teacher = teacher
-        self.binarization = {name: (binarization or {}).get(name, Hysteresis()) for name in CLASSES}
+        self.binarization = {name: (binarization or {}).get(name, Binarization()) for name in CLASSES}
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | Path = "proxy") -> Segmenter:

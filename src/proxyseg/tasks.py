@@ -11,12 +11,13 @@ import soundfile as sf
 
 from proxyseg import __version__
 from proxyseg.atomic import atomic_output, write_json
-from proxyseg.audio import SAMPLE_RATE, stream
+from proxyseg.audio import stream
 from proxyseg.batch import Job
 from proxyseg.errors import OutputError
 from proxyseg.explain.explanation import SCHEMA, SET_SCHEMA, Explainer, summarise
 from proxyseg.explain.report import write_report, write_set_report
 from proxyseg.formats import EXTENSIONS, write_annotation
+from proxyseg.grid import SAMPLE_RATE
 from proxyseg.labels import CLASSES
 from proxyseg.ownership import ForeignMarker, listed_names, read_marker, refuse_foreign
 from proxyseg.segmentation import Segmenter

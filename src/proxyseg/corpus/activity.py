@@ -12,10 +12,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from proxyseg.labels import fill_short_gaps
-
-#: Samples per label frame: 20 ms at 16 kHz.
-FRAME_SAMPLES = 320
+from proxyseg.grid import HOP_LENGTH
+from proxyseg.postprocessing import fill_short_gaps
 
 
 @dataclass(frozen=True)
@@ -47,7 +45,7 @@ RULES = {
 }
 
 
-def frame_energy(signal: np.ndarray, frame_samples: int = FRAME_SAMPLES) -> np.ndarray:
+def frame_energy(signal: np.ndarray, frame_samples: int = HOP_LENGTH) -> np.ndarray:
     """Mean energy per non-overlapping frame (the last frame is zero-padded).
 
     Parameters
@@ -72,7 +70,7 @@ def frame_energy(signal: np.ndarray, frame_samples: int = FRAME_SAMPLES) -> np.n
 
 
 def active_frames(
-    signal: np.ndarray, rule: ActivityRule, frame_samples: int = FRAME_SAMPLES,
+    signal: np.ndarray, rule: ActivityRule, frame_samples: int = HOP_LENGTH,
     sample_rate: int = 16_000,
 ) -> np.ndarray:
     """Frames on which a source is active.

@@ -20,8 +20,7 @@ from pyannote.core import Segment, Timeline
 
 from proxyseg import __version__
 from proxyseg.atomic import is_temporary, write_json, write_text
-from proxyseg.audio import SAMPLE_RATE, save
-from proxyseg.workers import WorkerPool
+from proxyseg.audio import save
 from proxyseg.corpus.activity import RULES
 from proxyseg.corpus.debian import default_cache_dir
 from proxyseg.corpus.manifest import Corpus
@@ -32,10 +31,13 @@ from proxyseg.corpus.splits import DEFAULT_PROPORTIONS, SPLITS, assign_groups
 from proxyseg.corpus.stats import corpus_stats, scene_stats
 from proxyseg.errors import CorpusError
 from proxyseg.formats import write_rttm, write_uem
-from proxyseg.labels import CLASSES, FRAME_STEP, frames_to_annotation
+from proxyseg.grid import SAMPLE_RATE
+from proxyseg.grid import FRAME_STEP
+from proxyseg.labels import CLASSES, frames_to_annotation
 from proxyseg.limits import MAX_HOURS
 from proxyseg.ownership import ForeignMarker, read_marker
 from proxyseg.progress import progress_bar
+from proxyseg.workers import WorkerPool
 
 logger = logging.getLogger(__name__)
 

@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from proxyseg.atomic import atomic_output
-from proxyseg.audio import SAMPLE_RATE, load
+from proxyseg.audio import load
 from proxyseg.corpus.sources import Source
 from proxyseg.errors import AudioError, DamagedAudioWarning
+from proxyseg.grid import SAMPLE_RATE
 from proxyseg.workers import WorkerPool
 
 logger = logging.getLogger(__name__)

@@ -15,12 +15,12 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from scipy.signal import fftconvolve
 
-from proxyseg.corpus.activity import FRAME_SAMPLES, RULES, active_frames, frame_energy
+from proxyseg.corpus.activity import RULES, active_frames, frame_energy
 from proxyseg.corpus.prepare import PreparedSource
 from proxyseg.corpus.synth import NOISE_COLOURS, coloured_noise, room_impulse_responses
+from proxyseg.grid import HOP_LENGTH, SAMPLE_RATE
 from proxyseg.labels import CLASSES
 
-SAMPLE_RATE = 16_000
 SPEECH, MUSIC, NOISE, OVERLAP = (CLASSES.index(name) for name in ("speech", "music", "noise", "overlap"))
 
 
@@ -131,8 +131,8 @@ class _SceneMixer:
 
     def __init__(self, pool: SourcePool, rng: np.random.Generator, config: MixingConfig):
         self.pool, self.rng, self.config = pool, rng, config
-        self.num_frames = int(round(config.duration * SAMPLE_RATE / FRAME_SAMPLES))
-        self.num_samples = self.num_frames * FRAME_SAMPLES
+        self.num_frames = int(round(config.duration * SAMPLE_RATE / HOP_LENGTH))
+        self.num_samples = self.num_frames * HOP_LENGTH
         self.talkers: dict[str, np.ndarray] = {}  # speaker → dry track (samples,)
         self.talker_activity: dict[str, np.ndarray] = {}  # speaker → (frames,)
         self.background = {kind: np.zeros(self.num_samples, dtype=np.float32) for kind in ("music", "noise")}
@@ -173,7 +173,7 @@ class _SceneMixer:
         """Split the scene into sections, as frame ranges, each with a program."""
         config = self.config
         count = self.rng.choice(config.section_counts, p=_normalised(config.section_count_weights))
-        min_frames = int(config.min_section * SAMPLE_RATE / FRAME_SAMPLES)
+        min_frames = int(config.min_section * SAMPLE_RATE / HOP_LENGTH)
         count = max(1, min(count, self.num_frames // max(min_frames, 1)))
         slack = self.num_frames - count * min_frames
         cuts = np.sort(self.rng.integers(0, slack + 1, size=count - 1))
@@ -224,16 +224,16 @@ class _SceneMixer:
     def _place_speech(self, talker: str, utterance: PreparedSource, frame: int, end: int, rms: float) -> int:
         """Add one utterance to a talker's dry track; return its length in frames."""
         signal = np.asarray(utterance.samples(), dtype=np.float32)
-        max_samples = (end - frame) * FRAME_SAMPLES
+        max_samples = (end - frame) * HOP_LENGTH
         if signal.shape[0] > max_samples:
-            signal = _fade(signal[:max_samples].copy(), fade_in=0, fade_out=FRAME_SAMPLES * 2)
+            signal = _fade(signal[:max_samples].copy(), fade_in=0, fade_out=HOP_LENGTH * 2)
         activity = active_frames(signal, RULES["speech"])
         active_rms = _active_rms(signal)
         if active_rms == 0.0:  # cropped to its leading silence
             return activity.shape[0]
         signal = signal * (rms / active_rms * 10.0 ** (self.rng.uniform(-2.0, 2.0) / 20.0))
         track = self.talkers.setdefault(talker, np.zeros(self.num_samples, dtype=np.float32))
-        offset = frame * FRAME_SAMPLES
+        offset = frame * HOP_LENGTH
         track[offset : offset + signal.shape[0]] += signal
         frames = self.talker_activity.setdefault(talker, np.zeros(self.num_frames, dtype=bool))
         frames[frame : frame + activity.shape[0]] |= activity
@@ -257,14 +257,14 @@ class _SceneMixer:
     # -- music and noise --------------------------------------------------------------------
     def _music(self, start: int, end: int, rms: float) -> None:
         track = self.pool.music[int(self.rng.integers(len(self.pool.music)))]
-        self._add_background(MUSIC, self._excerpt(track, (end - start) * FRAME_SAMPLES), start, rms)
+        self._add_background(MUSIC, self._excerpt(track, (end - start) * HOP_LENGTH), start, rms)
         self._use(track)
 
     def _noise_bed(self, start: int, end: int, rms: float) -> None:
-        num_samples = (end - start) * FRAME_SAMPLES
+        num_samples = (end - start) * HOP_LENGTH
         if self.rng.random() < self.config.coloured_bed_probability:
             colour = str(self.rng.choice(sorted(NOISE_COLOURS)))
-            signal = _fade(coloured_noise(num_samples, colour, self.rng), FRAME_SAMPLES, FRAME_SAMPLES)
+            signal = _fade(coloured_noise(num_samples, colour, self.rng), HOP_LENGTH, HOP_LENGTH)
             self.used.append(f"generated/{colour}-noise")
         else:
             # Looping a sub-second effect into a bed would sound like a machine gun.
@@ -277,7 +277,7 @@ class _SceneMixer:
     def _noise_event(self) -> None:
         recording = self.pool.noise[int(self.rng.integers(len(self.pool.noise)))]
         signal = np.asarray(recording.samples(), dtype=np.float32)[: self.num_samples]
-        length = -(-signal.shape[0] // FRAME_SAMPLES)
+        length = -(-signal.shape[0] // HOP_LENGTH)
         start = int(self.rng.integers(0, self.num_frames - length + 1))
         self._add_background(NOISE, signal, start, self._below_speech(self.config.event_snr))
         self._use(recording)
@@ -303,7 +303,7 @@ class _SceneMixer:
         if active_rms == 0.0:
             return
         activity = active_frames(signal, RULES[kind])
-        offset = frame * FRAME_SAMPLES
+        offset = frame * HOP_LENGTH
         self.background[kind][offset : offset + signal.shape[0]] += signal * np.float32(rms / active_rms)
         self.labels[frame : frame + activity.shape[0], class_index] |= activity
 

@@ -7,7 +7,8 @@ from collections import Counter
 from proxyseg.corpus.prepare import PreparedSource
 from proxyseg.corpus.scene import Scene
 from proxyseg.corpus.splits import SPLITS
-from proxyseg.labels import CLASSES, FRAME_STEP
+from proxyseg.grid import FRAME_STEP
+from proxyseg.labels import CLASSES
 
 
 def scene_stats(scene: Scene, duration: float) -> dict:

@@ -36,13 +36,16 @@ import torch
 from proxyseg import __version__
 from proxyseg.artefacts import LoadedModel, load_model
 from proxyseg.audio import as_waveform
+from proxyseg.errors import ModelError
 from proxyseg.explain.listening import Separator, component_mask
 from proxyseg.explain.relevance import BIN_FREQUENCIES, band, prototypes, relevance_of_means, relevant_components
 from proxyseg.explain.windows import AudioSink, MemorySink, Pooled, Window, windows
-from proxyseg.errors import ModelError
-from proxyseg.features import HOP_LENGTH, SAMPLE_RATE, nmf_spectrogram
-from proxyseg.labels import CLASSES, FRAME_STEP, Hysteresis, binarize
+from proxyseg.features import nmf_spectrogram
+from proxyseg.grid import HOP_LENGTH, SAMPLE_RATE
+from proxyseg.grid import FRAME_STEP
+from proxyseg.labels import CLASSES
 from proxyseg.limits import MAX_RANDOM_DRAWS, MAX_WINDOW
+from proxyseg.postprocessing import Binarization, binarize
 from proxyseg.teachers.base import Teacher, TeacherOutput
 from proxyseg.teachers.neural import NeuralTeacher
 from proxyseg.teachers.registry import teacher_of
@@ -222,7 +225,7 @@ class Explainer:
         weights = self.proxy.model.classifier.weight.detach().numpy()  # (class, component)
         dictionary = self.proxy.model.dictionary.detach().numpy()  # (freq, component)
         class_mask = np.array([name in self.proxy.classes for name in CLASSES])
-        thresholds = {name: self.proxy.binarization.get(name, Hysteresis()) for name in CLASSES}
+        thresholds = {name: self.proxy.binarization.get(name, Binarization()) for name in CLASSES}
 
         # 1. The teacher over the whole file (streamed: exactly as one pass), binarised as a whole.
         teacher_probabilities = self.teacher.predict_stream(blocks(), hidden=False).probabilities

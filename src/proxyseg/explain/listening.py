@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from proxyseg.features import HOP_LENGTH, N_FFT, WIN_LENGTH
+from proxyseg.grid import HOP_LENGTH, N_FFT, WIN_LENGTH
 
 #: Synthesis STFT: window and FFT of 512 samples (32 ms), hop of 128 (8 ms).
 SYNTHESIS_HOP = N_FFT // 4

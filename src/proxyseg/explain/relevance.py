@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from proxyseg.features import N_FFT, SAMPLE_RATE
+from proxyseg.grid import N_FFT, SAMPLE_RATE
 
 #: Centre frequency of each of the 257 bins, in Hz.
 BIN_FREQUENCIES = np.arange(N_FFT // 2 + 1) * SAMPLE_RATE / N_FFT

@@ -22,7 +22,8 @@ from proxyseg.atomic import write_text
 from proxyseg.explain.explanation import Explanation
 from proxyseg.explain.relevance import BIN_FREQUENCIES, time_frequency_map
 from proxyseg.explain.windows import Pooled
-from proxyseg.labels import CLASSES, FRAME_STEP
+from proxyseg.grid import FRAME_STEP
+from proxyseg.labels import CLASSES
 
 COLOURS = {"speech": "#1f77b4", "music": "#d62728", "noise": "#7f7f7f", "overlap": "#9467bd"}
 

@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from proxyseg.features import HOP_LENGTH, SAMPLE_RATE, WIN_LENGTH
+from proxyseg.grid import HOP_LENGTH, SAMPLE_RATE, WIN_LENGTH
 
 #: Samples a window reads beyond its end: the rest of its last frame.
 OVERLAP = WIN_LENGTH - HOP_LENGTH

@@ -6,11 +6,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from proxyseg.features import N_FFT, make_features, nmf_spectrogram
+from proxyseg.features import make_features, nmf_spectrogram
+from proxyseg.grid import N_FFT
 from proxyseg.labels import CLASSES
-from proxyseg.models.schema import Choice, Fields, Integer, Nullable, check, check_size, tcn_context, tcn_parameters
+from proxyseg.models.blocks import TCN, PointwiseConv
+from proxyseg.models.size import check_size, tcn_context, tcn_parameters
 from proxyseg.models.tcn import TCNSegmenter
-from proxyseg.nn import TCN, PointwiseConv
+from proxyseg.schema import Choice, Fields, Integer, Nullable, check
 
 #: Frequency bins of the reconstructed spectrogram (n_fft 512).
 FREQUENCY_BINS = N_FFT // 2 + 1

@@ -7,9 +7,9 @@ from torch import nn
 
 from proxyseg.features import FEATURES, make_features
 from proxyseg.labels import CLASSES
-from proxyseg.models.schema import (Choice, Integer, Nullable, Number, Text, check, check_size, tcn_context,
-                                    tcn_parameters)
-from proxyseg.nn import TCN
+from proxyseg.models.blocks import TCN
+from proxyseg.models.size import check_size, tcn_context, tcn_parameters
+from proxyseg.schema import Choice, Integer, Nullable, Number, Text, check
 
 
 class TCNSegmenter(nn.Module):
@@ -26,7 +26,7 @@ class TCNSegmenter(nn.Module):
     num_classes
         Output classes (4: speech, music, noise, overlap).
     bottleneck, hidden, kernel_size, blocks, repeats
-        The TCN's (see :class:`proxyseg.nn.TCN`); the paper's teacher: 64, 128, 3, 3, 5.
+        The TCN's (see :class:`proxyseg.models.blocks.TCN`); the paper's teacher: 64, 128, 3, 3, 5.
     ssl_model, ssl_layers
         With ``features="ssl"``: the model to load and the hidden layers to mix.
     log_offset
@@ -36,7 +36,7 @@ class TCNSegmenter(nn.Module):
         whose shape changes with the input level (quiet recordings sit in its linear part).
 
     Every argument is checked against :attr:`ARGUMENTS`, and their product against the limits of
-    :mod:`proxyseg.models.schema`, before anything is built: a ``ValueError`` names the one that
+    :mod:`proxyseg.schema`, before anything is built: a ``ValueError`` names the one that
     is out of range.
 
     The input normalisation is a batch norm over feature bins, whose statistics are those of

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from proxyseg.features import HOP_LENGTH, SAMPLE_RATE, WIN_LENGTH, num_feature_frames
+from proxyseg.grid import HOP_LENGTH, SAMPLE_RATE, WIN_LENGTH, num_feature_frames
 from proxyseg.labels import CLASSES
 from proxyseg.teachers.base import Teacher, TeacherOutput
 

@@ -19,7 +19,7 @@ class TeacherOutput:
     ----------
     probabilities
         float32 ``(frame, class)`` in :data:`~proxyseg.labels.CLASSES` order, with
-        ``frame = proxyseg.features.num_feature_frames(samples)``. Columns of classes the
+        ``frame = proxyseg.grid.num_feature_frames(samples)``. Columns of classes the
         teacher does not predict are zero.
     classes
         The classes the teacher predicts.

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from proxyseg.artefacts import LoadedModel, load_model
-from proxyseg.features import SAMPLE_RATE, num_feature_frames
+from proxyseg.grid import SAMPLE_RATE, num_feature_frames
 from proxyseg.inference import SlidingInference, WindowedInference
 from proxyseg.labels import CLASSES
 from proxyseg.teachers.base import Teacher, TeacherOutput

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from proxyseg.features import SAMPLE_RATE
+from proxyseg.grid import SAMPLE_RATE
 from proxyseg.teachers.adapters import OverlapAdd, ResamplingTeacher, require_module, taper, window_starts
 
 # Kaldi-style filterbank frames: 25 ms (400 samples) every 10 ms (160), no padding.

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from proxyseg.features import SAMPLE_RATE
+from proxyseg.grid import SAMPLE_RATE
 from proxyseg.teachers.adapters import OverlapAdd, ResamplingTeacher, onnx_session, shipped_file, window_starts
 
 # The model reads 10 s windows. Its SincNet front end (a 251-tap convolution with stride 10,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from proxyseg.features import SAMPLE_RATE
+from proxyseg.grid import SAMPLE_RATE
 from proxyseg.teachers.adapters import ResamplingTeacher, onnx_session, shipped_file
 
 # The 16 kHz model reads 512 new samples per call, preceded by the last 64 of the previous

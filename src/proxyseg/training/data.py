@@ -16,7 +16,7 @@ from torch.utils.data import Dataset
 from proxyseg.audio import load
 from proxyseg.corpus.manifest import Corpus
 from proxyseg.errors import CorpusError
-from proxyseg.features import HOP_LENGTH, SAMPLE_RATE, num_feature_frames
+from proxyseg.grid import HOP_LENGTH, SAMPLE_RATE, num_feature_frames
 from proxyseg.labels import CLASSES, annotation_to_frames, num_frames, timeline_to_frames
 from proxyseg.training.augment import Augmentation
 

@@ -9,7 +9,8 @@ import numpy as np
 import torch
 
 from proxyseg.corpus.manifest import Corpus
-from proxyseg.features import HOP_LENGTH, SAMPLE_RATE, nmf_spectrogram
+from proxyseg.features import nmf_spectrogram
+from proxyseg.grid import HOP_LENGTH, SAMPLE_RATE
 from proxyseg.labels import CLASSES, active_runs
 from proxyseg.nmf import Dictionary, learn_dictionary
 from proxyseg.training.data import load_split

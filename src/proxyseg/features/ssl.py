@@ -3,7 +3,7 @@
 :class:`SSLFeatures` is the paper's teacher front end (DESIGN §1): a frozen backbone whose hidden
 states are mixed by a learned softmax-weighted sum, on the 20 ms grid of :mod:`proxyseg.features`
 (the backbones' convolutions read 400 samples every 320: their frame count is exactly
-:func:`~proxyseg.features.num_feature_frames`).
+:func:`~proxyseg.grid.num_feature_frames`).
 
 Weights come from a local directory, or a Hugging Face model id already in the local hub cache,
 as safetensors only (nothing in proxyseg unpickles); nothing is ever downloaded: download a model
@@ -26,8 +26,8 @@ import torch
 from torch import nn
 
 from proxyseg.errors import ModelError
-from proxyseg.features import HOP_LENGTH, num_feature_frames
-from proxyseg.models.schema import Integer, ListOf, check
+from proxyseg.grid import HOP_LENGTH, num_feature_frames
+from proxyseg.schema import Integer, ListOf, check
 
 _MODELS = {"wavlm": "WavLM", "hubert": "Hubert", "wav2vec2": "Wav2Vec2"}
 
@@ -168,7 +168,7 @@ class SSLFeatures(nn.Module):
 
     The waveform is normalised per item (zero mean, unit variance) when the model's feature
     extractor says ``do_normalize`` (WavLM-Large does). There are
-    :func:`~proxyseg.features.num_feature_frames` frames, as from WavLM/HuBERT/wav2vec2; a backbone
+    :func:`~proxyseg.grid.num_feature_frames` frames, as from WavLM/HuBERT/wav2vec2; a backbone
     whose convolutions read another window (same 320-sample hop) is cropped or edge-padded to that.
     Layers differ a lot in scale: follow with a normalisation (the paper's InstanceNorm).
 

@@ -1,11 +1,8 @@
-"""Input features on the 20 ms frame grid: the paper's log-spectrogram and a log-mel variant.
+"""Spectral features on the 20 ms frame grid: the paper's log-spectrogram and a log-mel variant.
 
 Both are plain ``nn.Module``s mapping a waveform ``(batch, samples)`` at 16 kHz to
-``(batch, freq, frame)``. Frames follow the paper's analysis (DESIGN §1): a 25 ms Hann window
-(400 samples, zero-padded to an FFT of 512), a 20 ms hop (320 samples) and no centre padding,
-so ``frames = 1 + (samples - 400) // 320`` — the frame count of WavLM, and 199 for 4 s.
-Frame ``i`` is centred at ``0.02 i + 0.0125`` s: 2.5 ms after the centre of label frame ``i``
-(:mod:`proxyseg.labels`), a negligible offset.
+``(batch, freq, frame)``, framed as :mod:`proxyseg.grid` says (25 ms Hann windows every 20 ms,
+an FFT of 512, no centre padding).
 """
 
 from __future__ import annotations
@@ -14,25 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-SAMPLE_RATE = 16_000
-N_FFT = 512
-WIN_LENGTH = 400
-HOP_LENGTH = 320
-
-
-def num_feature_frames(num_samples: int) -> int:
-    """Frames of a waveform of ``num_samples`` samples (0 when shorter than one window).
-
-    >>> num_feature_frames(64000), num_feature_frames(399), num_feature_frames(400)
-    (199, 0, 1)
-    """
-    return 0 if num_samples < WIN_LENGTH else 1 + (num_samples - WIN_LENGTH) // HOP_LENGTH
-
-
-def frame_samples(first: int, last: int) -> tuple[int, int]:
-    """The sample range ``[start, end)`` that feature frames ``first .. last - 1`` read."""
-    return first * HOP_LENGTH, (last - 1) * HOP_LENGTH + WIN_LENGTH
-
+from proxyseg.grid import HOP_LENGTH, N_FFT, SAMPLE_RATE, WIN_LENGTH
 
 class LogSpectrogram(nn.Module):
     """``X = log(offset + |STFT(sample_scale · waveform)|²)``: 257 bins from 0 to 8 kHz.
@@ -140,29 +119,3 @@ def mel_filters(n_mels: int, n_fft: int = N_FFT, sample_rate: int = SAMPLE_RATE)
     rising = (bins - lower) / np.maximum(centre - lower, 1e-9)
     falling = (upper - bins) / np.maximum(upper - centre, 1e-9)
     return np.clip(np.minimum(rising, falling), 0.0, None).astype(np.float32)
-
-
-FEATURES = ("spectrogram", "logmel", "ssl")
-
-
-def make_features(name: str, n_mels: int = 64, ssl_model: str | None = None, ssl_layers: str = "all",
-                  log_offset: float = 1.0) -> nn.Module:
-    """The feature module called ``name``: ``spectrogram``, ``logmel`` or ``ssl``.
-
-    ``log_offset`` is the offset inside the logarithm of the first two (see :class:`LogSpectrogram`).
-
-    ``ssl`` is a frozen WavLM / HuBERT / wav2vec2 model (a local directory or model id given as
-    ``ssl_model``) whose hidden states are mixed by learned weights
-    (:class:`proxyseg.ssl_features.SSLFeatures`).
-    """
-    if name == "spectrogram":
-        return LogSpectrogram(log_offset)
-    if name == "logmel":
-        return LogMel(n_mels, log_offset)
-    if name == "ssl":
-        if not ssl_model:
-            raise ValueError("features='ssl' needs ssl_model: a local directory or a model id")
-        from proxyseg.ssl_features import SSLFeatures
-
-        return SSLFeatures(ssl_model, layers=ssl_layers)
-    raise ValueError(f"unknown features {name!r}; choose from {', '.join(FEATURES)}")

@@ -1,11 +1,12 @@
-"""Types and sane ranges of the values a model is built from, checked before anything is allocated.
+"""Types and sane ranges of values read from outside, checked before anything is allocated.
 
 A model's constructor arguments, a model directory's ``config.json`` and a dictionary's
 ``dictionary.json`` may come from someone else: every value is checked against a rule of this
 module (its JSON type, and a range generous for real use but finite) before it sizes anything.
 A value that breaks its rule is a ``ValueError`` naming the field, e.g. ``blocks must be an
 integer from 1 to 16, got 10000000``. Each model class keeps its table of rules next to its
-constructor (``TCNSegmenter.ARGUMENTS``); the limits on their product are here.
+constructor (``TCNSegmenter.ARGUMENTS``); the limits on a model's size are in
+:mod:`proxyseg.models.size`.
 """
 
 from __future__ import annotations
@@ -14,12 +15,6 @@ import math
 import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
-
-#: Weights of one model (its TCN, classifier, dictionary): the shipped ones have about 0.5 M; 100 M
-#: (400 MB of float32) is far beyond any useful segmenter here, and what memory a file may claim.
-MAX_PARAMETERS = 100_000_000
-#: Feature frames of context on each side of an output frame (100 s): inference holds that much.
-MAX_CONTEXT = 5_000
 
 
 def _shown(value) -> str:
@@ -170,31 +165,3 @@ def check(values: Mapping, rules: Mapping[str, Rule], prefix: str = "", required
         if name not in rules:
             raise ValueError(f"{prefix}{name[:40]} is not a known field; known: {', '.join(rules)}")
         rules[name].check(value, f"{prefix}{name}")
-
-
-def tcn_parameters(in_channels: int, bottleneck: int, hidden: int, kernel_size: int, blocks: int,
-                   repeats: int) -> int:
-    """Weights of a :class:`proxyseg.nn.TCN`, from its arguments (nothing is built).
-
-    >>> import torch
-    >>> from proxyseg.nn import TCN
-    >>> tcn_parameters(257, 64, 128, 3, 3, 2) == sum(p.numel() for p in TCN(257, 64, 128, 3, 3, 2).parameters())
-    True
-    """
-    # Per block: two 1x1 convolutions, a depthwise one, two PReLUs and two channel norms.
-    block = 2 * bottleneck * hidden + hidden * kernel_size + 6 * hidden + bottleneck + 2
-    return in_channels * bottleneck + bottleneck + blocks * repeats * block
-
-
-def tcn_context(kernel_size: int, blocks: int, repeats: int) -> int:
-    """Frames of context on each side of a TCN's output frame (its receptive field), from its arguments."""
-    return repeats * (2**blocks - 1) * (kernel_size - 1) // 2
-
-
-def check_size(parameters: int, context: int | None) -> None:
-    """Refuse a model of more than :data:`MAX_PARAMETERS` weights or :data:`MAX_CONTEXT` frames of context."""
-    if parameters > MAX_PARAMETERS:
-        raise ValueError(f"these arguments make {parameters:,} weights, more than the {MAX_PARAMETERS:,} allowed")
-    if context is not None and context > MAX_CONTEXT:
-        raise ValueError(f"these arguments make a context of {context:,} frames, more than the {MAX_CONTEXT:,} "
-                         "allowed")
