@@ -43,10 +43,11 @@ from proxyseg.corpus.manifest import Corpus
 from proxyseg.features import nmf_spectrogram
 from proxyseg.grid import SAMPLE_RATE
 from proxyseg.grid import N_FFT
+from proxyseg.inference.neural import Inference
 from proxyseg.labels import CLASSES
 from proxyseg.metrics import detection_scores, fidelity
 from proxyseg.segmentation import Segmenter
-from proxyseg.teachers import NeuralTeacher, load_teacher
+from proxyseg.teachers import load_teacher
 from proxyseg.training.dictionary import learn_corpus_dictionary
 from proxyseg.training.proxy import TeacherOutputs, audio_splits
 
@@ -128,7 +129,7 @@ class TestSet:
 
 def score_model(loaded, teacher: dict, test: TestSet) -> dict:
     """F1 against the reference, fidelity to the ``teacher`` (its scores) and reconstruction errors of one model."""
-    model = NeuralTeacher(loaded)
+    model = Inference(loaded)
     segmenter = Segmenter(model, loaded.binarization)
     high = int(HIGH_BAND_HZ / (SAMPLE_RATE / N_FFT))
     hypotheses, probabilities = {}, {}
@@ -195,7 +196,7 @@ def main() -> None:
     corpus = Corpus(args.corpus)
     uris = corpus.uris(args.split)
     teacher = load_teacher(args.teacher)
-    if not isinstance(teacher, NeuralTeacher):
+    if not isinstance(teacher, Inference):
         raise SystemExit("the table scores a teacher of ours (a model directory or 'teacher')")
     test = TestSet.read(corpus, uris)
     teacher_scores = score_model(teacher.loaded, {}, test)

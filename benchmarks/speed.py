@@ -324,7 +324,7 @@ def profiled_segment(segmenter, waveform: np.ndarray) -> tuple[dict, list, dict]
     def segment(waveform: np.ndarray) -> None:
         with record_function("segment"):
             with record_function("probabilities"):
-                output = segmenter.teacher.predict(waveform)
+                output = segmenter.model.predict(waveform)
             with record_function("binarisation"):
                 annotation = segmenter.decide(output, "audio", len(waveform) / SAMPLE_RATE).annotation
             with record_function("rttm"):
@@ -348,7 +348,7 @@ def profile(waveform: np.ndarray, warmup: float, threads: int) -> list[str]:
 
     torch.set_num_threads(threads)
     segmenter = Segmenter.from_pretrained("proxy")
-    model = segmenter.teacher.loaded.model
+    model = segmenter.model.loaded.model
     for module, label in [(model, "model"), (model.features.teacher, "teacher"),
                           (model.features.teacher.features, "stft"), (model.normalise, "proxy tcn"),
                           (model.tcn, "proxy tcn"), (model.activations, "proxy head"),

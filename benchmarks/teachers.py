@@ -49,7 +49,7 @@ def score(segmenter: Segmenter, files: dict[str, tuple[Path, object]], uems: dic
         hypotheses[uri] = segmenter(waveform, uri=uri).annotation
         seconds += time.process_time() - start
     references = {uri: reference for uri, (_, reference) in files.items()}
-    classes = [name for name in CLASSES if name in segmenter.teacher.classes]
+    classes = [name for name in CLASSES if name in segmenter.model.classes]
     return detection_scores(references, hypotheses, uems, classes), seconds
 
 

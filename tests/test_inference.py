@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from proxyseg.grid import num_feature_frames
-from proxyseg.inference import SlidingInference, WindowedInference
+from proxyseg.inference.chunks import SlidingInference, WindowedInference
 from proxyseg.models.tcn import TCNSegmenter
 
 

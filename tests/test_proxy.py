@@ -12,12 +12,13 @@ from proxyseg.artefacts import load_model
 from proxyseg.cli import cli
 from proxyseg.errors import ModelError
 from proxyseg.grid import num_feature_frames
-from proxyseg.inference import SlidingInference
+from proxyseg.inference.base import FrameModel, FrameOutput
+from proxyseg.inference.chunks import SlidingInference
+from proxyseg.inference.neural import Inference
 from proxyseg.models.proxy import ProxySegmenter
 from proxyseg.nmf import Dictionary
 from proxyseg.segmentation import Segmenter
-from proxyseg.teachers import NeuralTeacher, SileroTeacher, teacher_of
-from proxyseg.teachers.base import Teacher, TeacherOutput
+from proxyseg.teachers import SileroTeacher, teacher_of
 from proxyseg.training.dictionary import random_segments
 from proxyseg.training.losses import distillation_kl, proxy_loss
 from proxyseg.training.proxy import TeacherOutputs, train_proxy
@@ -185,7 +186,7 @@ def test_proxy_training_is_deterministic_for_a_seed(tiny_corpus, dictionary_dir,
     assert configs[0]["binarization"] == configs[1]["binarization"]
 
 
-class _CountingTeacher(Teacher):
+class _CountingTeacher(FrameModel):
     classes = ("speech",)
 
     def __init__(self):
@@ -194,7 +195,7 @@ class _CountingTeacher(Teacher):
     def predict(self, waveform):
         self.calls += 1
         frames = num_feature_frames(waveform.shape[0])
-        return TeacherOutput(np.full((frames, 4), 0.25, dtype=np.float32), self.classes)
+        return FrameOutput(np.full((frames, 4), 0.25, dtype=np.float32), self.classes)
 
 
 def test_teacher_outputs_are_cached_per_teacher(tmp_path, monkeypatch):
@@ -273,7 +274,7 @@ def test_a_proxy_on_wavlm_features_trains_and_loads(tiny_corpus, dictionary_dir,
                 dictionary=dictionary_dir, **TINY)
     loaded = load_model(tmp_path / "proxy")
     assert loaded.model.receptive_field is None  # runs in windows, as the WavLM teacher
-    output = NeuralTeacher(loaded).predict(np.random.default_rng(0).standard_normal(16000 * 9).astype(np.float32) * 0.1)
+    output = Inference(loaded).predict(np.random.default_rng(0).standard_normal(16000 * 9).astype(np.float32) * 0.1)
     assert output.probabilities.shape == (num_feature_frames(16000 * 9), 4)
     assert output.hidden.shape == (num_feature_frames(16000 * 9), RANK) and np.all(output.hidden >= 0)
 
@@ -296,7 +297,7 @@ def test_a_teacher_on_wavlm_features_is_distilled_and_carried_whole(tiny_corpus,
 def test_the_shipped_proxy_is_the_default_model_and_carries_its_teacher():
     loaded = load_model("proxy")
     assert loaded.type == "proxy_segmenter" and loaded.model.get_config()["features"] == "teacher"
-    assert Segmenter.from_pretrained().teacher.loaded.path == loaded.path
+    assert Segmenter.from_pretrained().model.loaded.path == loaded.path
     shipped_teacher = load_model("teacher").model.state_dict()
     for name, tensor in teacher_of(loaded).loaded.model.state_dict().items():
         torch.testing.assert_close(tensor, shipped_teacher[name])

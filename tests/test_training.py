@@ -11,9 +11,9 @@ from torch.utils.data import DataLoader
 from proxyseg.artefacts import load_model
 from proxyseg.corpus import Corpus
 from proxyseg.grid import num_feature_frames
+from proxyseg.inference.neural import Inference
 from proxyseg.labels import CLASSES
 from proxyseg.models.tcn import TCNSegmenter
-from proxyseg.teachers.neural import NeuralTeacher
 from proxyseg.training.augment import Augmentation
 from proxyseg.training.checkpoint import SafetensorsCheckpointIO
 from proxyseg.training.data import ChunkDataset, load_split
@@ -36,7 +36,7 @@ def test_a_tiny_teacher_trains_saves_and_loads(trained):
     assert set(loaded.binarization) == set(CLASSES)
     summary = json.loads((trained / "training.json").read_text())
     assert summary["epochs"] == 2
-    teacher = NeuralTeacher(loaded)
+    teacher = Inference(loaded)
     output = teacher.predict(np.zeros(16000 * 3, dtype=np.float32))
     assert output.probabilities.shape == (num_feature_frames(48000), 4)
     assert output.hidden.shape == (num_feature_frames(48000), 64)
@@ -78,8 +78,8 @@ def test_training_is_deterministic_for_a_seed(tiny_corpus, tmp_path):
 def test_chunked_inference_equals_whole_file(trained):
     loaded = load_model(trained)
     waveform = np.random.default_rng(0).standard_normal(16000 * 7).astype(np.float32) * 0.1
-    whole = NeuralTeacher(loaded, chunk_frames=100_000).predict(waveform)
-    chunked = NeuralTeacher(loaded, chunk_frames=37).predict(waveform)
+    whole = Inference(loaded, chunk_frames=100_000).predict(waveform)
+    chunked = Inference(loaded, chunk_frames=37).predict(waveform)
     assert np.abs(whole.probabilities - chunked.probabilities).max() < 1e-4
     assert np.abs(whole.hidden - chunked.hidden).max() < 1e-4
 
@@ -141,7 +141,7 @@ def test_a_teacher_on_wavlm_features_trains_and_loads(tiny_corpus, tmp_path):
     train_teacher(tiny_corpus.root, tmp_path / "teacher", features="ssl", ssl_model=str(wavlm), max_epochs=1, **TINY)
     weights = (tmp_path / "teacher" / "model.safetensors").stat().st_size
     assert weights < 2_000_000  # the frozen backbone is not copied into the teacher
-    teacher = NeuralTeacher(load_model(tmp_path / "teacher"))
+    teacher = Inference(load_model(tmp_path / "teacher"))
     output = teacher.predict(np.random.default_rng(0).standard_normal(16000 * 9).astype(np.float32) * 0.1)
     assert output.probabilities.shape == (num_feature_frames(16000 * 9), 4)
     assert np.all((output.probabilities >= 0) & (output.probabilities <= 1))
@@ -159,7 +159,7 @@ def test_a_corpus_annotating_fewer_classes_trains_only_those(tiny_corpus, tmp_pa
 
     alone = train_teacher(partial, tmp_path / "alone", max_epochs=1, **TINY)
     assert alone.classes == ("speech", "overlap")
-    probabilities = NeuralTeacher(alone).predict(np.ones(16000, np.float32) * 0.1).probabilities
+    probabilities = Inference(alone).predict(np.ones(16000, np.float32) * 0.1).probabilities
     assert not probabilities[:, [1, 2]].any()
     combined = train_teacher([partial, tiny_corpus.root], tmp_path / "combined", max_epochs=1, **TINY)
     assert combined.classes == CLASSES

@@ -1,4 +1,4 @@
-"""From audio to segments: a teacher's or a proxy's probabilities, binarised per class."""
+"""From audio to segments: a model's frame probabilities, binarised per class."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from pyannote.core import Annotation
 from proxyseg.artefacts import load_model
 from proxyseg.audio import as_waveform, stream
 from proxyseg.grid import SAMPLE_RATE
+from proxyseg.inference.base import FrameModel, FrameOutput
+from proxyseg.inference.neural import Inference
 from proxyseg.labels import CLASSES, frames_to_annotation
 from proxyseg.postprocessing import Binarization, binarize
-from proxyseg.teachers.base import Teacher, TeacherOutput
-from proxyseg.teachers.neural import NeuralTeacher
 
 
 @dataclass
@@ -42,8 +42,9 @@ class Segmenter:
 
     Parameters
     ----------
-    teacher
-        Gives frame probabilities.
+    model
+        Gives frame probabilities: a trained model (:class:`~proxyseg.inference.Inference`), an
+        off-the-shelf teacher, any :class:`~proxyseg.inference.FrameModel`.
     binarization
         Per class thresholds and minimum durations; classes not given use ``Binarization()``.
 
@@ -51,15 +52,15 @@ class Segmenter:
     proxy (``from_pretrained("teacher")``: with the shipped teacher).
     """
 
-    def __init__(self, teacher: Teacher, binarization: dict[str, Binarization] | None = None):
-        self.teacher = teacher
+    def __init__(self, model: FrameModel, binarization: dict[str, Binarization] | None = None):
+        self.model = model
         self.binarization = {name: (binarization or {}).get(name, Binarization()) for name in CLASSES}
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | Path = "proxy") -> Segmenter:
         """The segmenter of a model directory, or of a shipped model by name."""
         loaded = load_model(name_or_path)
-        return cls(NeuralTeacher(loaded), loaded.binarization)
+        return cls(Inference(loaded), loaded.binarization)
 
     def __call__(self, audio: str | os.PathLike | np.ndarray, uri: str | None = None) -> Segmentation:
         """Segment a file (any format :func:`proxyseg.audio.load` reads) or a 16 kHz waveform ``(samples,)``.
@@ -71,7 +72,7 @@ class Segmenter:
         """
         if not isinstance(audio, (str, os.PathLike)):
             waveform = as_waveform(audio)
-            return self.decide(self.teacher.predict(waveform), uri, waveform.shape[0] / SAMPLE_RATE)
+            return self.decide(self.model.predict(waveform), uri, waveform.shape[0] / SAMPLE_RATE)
         samples = []  # the length of each block, counted as they stream by
 
         def counted(blocks):
@@ -79,11 +80,11 @@ class Segmenter:
                 samples.append(len(block))
                 yield block
 
-        output = self.teacher.predict_stream(counted(stream(audio)), hidden=False)
+        output = self.model.predict_stream(counted(stream(audio)), hidden=False)
         return self.decide(output, uri or Path(audio).stem, sum(samples) / SAMPLE_RATE)
 
-    def decide(self, output: TeacherOutput, uri: str | None, duration: float) -> Segmentation:
-        """Binarise the teacher's ``output`` for a file of ``duration`` seconds into segments."""
+    def decide(self, output: FrameOutput, uri: str | None, duration: float) -> Segmentation:
+        """Binarise the model's ``output`` for a file of ``duration`` seconds into segments."""
         active = binarize(output.probabilities, self.binarization) & output.class_mask[None, :]
         annotation = frames_to_annotation(active, uri=uri, duration=duration)
         return Segmentation(annotation, output.probabilities, duration)

@@ -43,11 +43,11 @@ from proxyseg.explain.windows import AudioSink, MemorySink, Pooled, Window, wind
 from proxyseg.features import nmf_spectrogram
 from proxyseg.grid import HOP_LENGTH, SAMPLE_RATE
 from proxyseg.grid import FRAME_STEP
+from proxyseg.inference.base import FrameModel, FrameOutput
+from proxyseg.inference.neural import Inference
 from proxyseg.labels import CLASSES
 from proxyseg.limits import MAX_RANDOM_DRAWS, MAX_WINDOW
 from proxyseg.postprocessing import Binarization, binarize
-from proxyseg.teachers.base import Teacher, TeacherOutput
-from proxyseg.teachers.neural import NeuralTeacher
 from proxyseg.teachers.registry import teacher_of
 
 #: Version of the ``explanation.json`` layout.
@@ -184,7 +184,7 @@ class Explainer:
         of the file.
     """
 
-    def __init__(self, proxy: LoadedModel, teacher: Teacher | None = None, threshold: float = 0.5,
+    def __init__(self, proxy: LoadedModel, teacher: FrameModel | None = None, threshold: float = 0.5,
                  random_draws: int = 5, seed: int = 0, window: float = 300.0):
         if proxy.type != "proxy_segmenter":
             raise ModelError(f"{proxy.path}: a {proxy.type} has no NMF bottleneck to explain; give a proxy model")
@@ -195,7 +195,7 @@ class Explainer:
         if not 0 < window <= MAX_WINDOW:
             raise ValueError(f"window must be in (0, {MAX_WINDOW:g}] seconds, got {window}")
         self.proxy, self.teacher = proxy, teacher or teacher_of(proxy)
-        self.model = NeuralTeacher(proxy)
+        self.model = Inference(proxy)
         self.threshold, self.random_draws, self.seed = threshold, random_draws, seed
         self.window_samples = max(1, round(window * SAMPLE_RATE / HOP_LENGTH)) * HOP_LENGTH
 
@@ -301,7 +301,7 @@ class Explainer:
             dictionary=dictionary, weights=weights, reference=reference, source=source,
         )
 
-    def _proxy(self, window: Window, cache: dict) -> TeacherOutput:
+    def _proxy(self, window: Window, cache: dict) -> FrameOutput:
         """The proxy on a window; kept for the second pass when the whole file is one window."""
         if window.start in cache:
             return cache[window.start]

@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from proxyseg.grid import HOP_LENGTH, SAMPLE_RATE, WIN_LENGTH, num_feature_frames
+from proxyseg.inference.base import FrameModel, FrameOutput
 from proxyseg.labels import CLASSES
-from proxyseg.teachers.base import Teacher, TeacherOutput
 
 __all__ = ["CallableTeacher", "ResamplingTeacher", "feature_frame_times", "to_feature_grid"]
 
@@ -149,7 +149,7 @@ def as_waveform(waveform: np.ndarray) -> np.ndarray:
     return array
 
 
-class ResamplingTeacher(Teacher):
+class ResamplingTeacher(FrameModel):
     """A teacher whose model gives probabilities on a frame grid of its own.
 
     Subclasses set :attr:`classes` and implement :meth:`native_frames`; :meth:`predict` moves
@@ -169,13 +169,13 @@ class ResamplingTeacher(Teacher):
             One column per name of :attr:`classes`, in that order.
         """
 
-    def predict(self, waveform: np.ndarray) -> TeacherOutput:
+    def predict(self, waveform: np.ndarray) -> FrameOutput:
         """Probabilities ``(frame, 4)`` on the feature grid of a 16 kHz waveform ``(samples,)``."""
         waveform = as_waveform(waveform)
         if num_feature_frames(len(waveform)) == 0:
-            return TeacherOutput(np.zeros((0, len(CLASSES)), dtype=np.float32), self.classes)
+            return FrameOutput(np.zeros((0, len(CLASSES)), dtype=np.float32), self.classes)
         times, probabilities = self.native_frames(waveform)
-        return TeacherOutput(to_feature_grid(probabilities, self.classes, times, len(waveform)), self.classes)
+        return FrameOutput(to_feature_grid(probabilities, self.classes, times, len(waveform)), self.classes)
 
 
 class CallableTeacher(ResamplingTeacher):
@@ -286,78 +286,3 @@ def onnx_session(path: Path, num_threads: int, install: str, user: str):
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     return onnxruntime.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
-
-
-def window_starts(num_samples: int, window: int, step: int, align: int) -> list[int]:
-    """Starts of windows of ``window`` samples every ``step`` samples that cover a waveform.
-
-    Regular windows run while they end before the waveform does; a last one then ends at the
-    waveform's end, moved later by less than ``align`` samples so that every start is a
-    multiple of ``align`` (the model's frame hop: frames of all windows then share one grid).
-    ``step`` must be a multiple of ``align``.
-
-    Examples
-    --------
-    >>> window_starts(100, 40, 30, 10), window_starts(100, 40, 28, 7), window_starts(30, 40, 30, 10)
-    ([0, 30, 60], [0, 28, 56, 63], [0])
-    """
-    if num_samples <= window:
-        return [0]
-    last = -(-(num_samples - window) // align) * align
-    return [*range(0, num_samples - window, step), last]
-
-
-class OverlapAdd:
-    """Weighted mean of window outputs on a shared frame grid (overlap-add stitching).
-
-    Parameters
-    ----------
-    frames : int
-        An upper bound on the frames of the grid.
-    columns : int
-        Values per frame.
-
-    Examples
-    --------
-    >>> stitched = OverlapAdd(4, 1)
-    >>> stitched.add(0, np.array([[1.0], [1.0], [1.0]]))
-    >>> stitched.add(1, np.array([[0.0], [0.0]]), weights=np.array([1.0, 3.0]))
-    >>> stitched.mean()[:, 0]
-    array([1.  , 0.5 , 0.25])
-    """
-
-    def __init__(self, frames: int, columns: int):
-        self._sums = np.zeros((frames, columns))  # (frame, column)
-        self._weights = np.zeros(frames)  # (frame,)
-        self._end = 0
-
-    def add(self, first: int, values: np.ndarray, weights: np.ndarray | None = None) -> None:
-        """Add ``values (frame, column)`` to frames ``first, first + 1, ...``.
-
-        ``weights (frame,)``, positive, default 1, weigh these values in the mean.
-        """
-        last = first + len(values)
-        weights = np.ones(len(values)) if weights is None else weights
-        self._sums[first:last] += values * weights[:, None]
-        self._weights[first:last] += weights
-        self._end = max(self._end, last)
-
-    def mean(self) -> np.ndarray:
-        """The weighted mean at each frame up to the last one written, ``(frame, column)``."""
-        weights = self._weights[: self._end]
-        return self._sums[: self._end] / np.where(weights > 0, weights, 1.0)[:, None]
-
-
-def taper(frames: int, ramp: int) -> np.ndarray:
-    """Weights ``(frame,)`` rising linearly over ``ramp`` frames at both ends, 1 in between.
-
-    Used with :class:`OverlapAdd`, they crossfade consecutive windows, so that frames near a
-    window's edges, which lack context, hardly count where another window covers them.
-
-    Examples
-    --------
-    >>> taper(6, 2).round(2)
-    array([0.33, 0.67, 1.  , 1.  , 0.67, 0.33])
-    """
-    index = np.arange(frames)
-    return np.minimum(1.0, np.minimum(index + 1, frames - index) / (ramp + 1))

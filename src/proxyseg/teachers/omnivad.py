@@ -7,7 +7,8 @@ import math
 import numpy as np
 
 from proxyseg.grid import SAMPLE_RATE
-from proxyseg.teachers.adapters import OverlapAdd, ResamplingTeacher, require_module, taper, window_starts
+from proxyseg.inference.chunks import OverlapAdd, taper, window_starts
+from proxyseg.teachers.adapters import ResamplingTeacher, require_module
 
 # Kaldi-style filterbank frames: 25 ms (400 samples) every 10 ms (160), no padding.
 FRAME = 400

@@ -7,7 +7,8 @@ import math
 import numpy as np
 
 from proxyseg.grid import SAMPLE_RATE
-from proxyseg.teachers.adapters import OverlapAdd, ResamplingTeacher, onnx_session, shipped_file, window_starts
+from proxyseg.inference.chunks import OverlapAdd, window_starts
+from proxyseg.teachers.adapters import ResamplingTeacher, onnx_session, shipped_file
 
 # The model reads 10 s windows. Its SincNet front end (a 251-tap convolution with stride 10,
 # then three max-pools of 3 and two 5-tap convolutions) gives 589 frames per window, frame k

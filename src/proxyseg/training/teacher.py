@@ -12,10 +12,10 @@ from proxyseg.artefacts import LoadedModel, save_model, specification
 from proxyseg.atomic import write_json
 from proxyseg.corpus.manifest import Corpus
 from proxyseg.errors import CorpusError, ModelError
+from proxyseg.inference.neural import Inference
 from proxyseg.labels import CLASSES
-from proxyseg.postprocessing import tune_binarization
-from proxyseg.teachers.neural import NeuralTeacher
 from proxyseg.models.tcn import TCNSegmenter
+from proxyseg.postprocessing import tune_binarization
 from proxyseg.training.augment import Augmentation
 from proxyseg.training.data import ChunkDataset, load_split
 from proxyseg.training.segmentation import SegmentationTraining
@@ -94,7 +94,7 @@ def train_teacher(corpora: str | Path | Sequence[str | Path], output: str | Path
         return None  # under DDP, rank 0 tunes and saves the model
     training.load_best(model)
 
-    teacher = NeuralTeacher(LoadedModel(model, "tcn_segmenter", classes))
+    teacher = Inference(LoadedModel(model, "tcn_segmenter", classes))
     dev_probabilities = [teacher.predict(file.waveform).probabilities for file in dev_files]
     frames = [p.shape[0] for p in dev_probabilities]
     binarization = tune_binarization(dev_probabilities, [f.targets[:n] for f, n in zip(dev_files, frames)],

@@ -1,4 +1,4 @@
-"""A trained neural segmenter (the paper's TCN teacher) behind the :class:`Teacher` interface."""
+"""A trained model directory of proxyseg (teacher or proxy) behind the :class:`FrameModel` interface."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import torch
 
 from proxyseg.artefacts import LoadedModel, load_model
 from proxyseg.grid import SAMPLE_RATE, num_feature_frames
-from proxyseg.inference import SlidingInference, WindowedInference
+from proxyseg.inference.base import FrameModel, FrameOutput
+from proxyseg.inference.chunks import SlidingInference, WindowedInference
 from proxyseg.labels import CLASSES
-from proxyseg.teachers.base import Teacher, TeacherOutput
 
 
-class NeuralTeacher(Teacher):
+class Inference(FrameModel):
     """Frame probabilities from a model directory, computed chunk by chunk.
 
     Parameters
@@ -39,7 +39,7 @@ class NeuralTeacher(Teacher):
                                                transform=self._probabilities)
 
     @classmethod
-    def from_pretrained(cls, name_or_path="teacher", chunk_frames: int = 3000) -> NeuralTeacher:
+    def from_pretrained(cls, name_or_path="teacher", chunk_frames: int = 3000) -> Inference:
         """The teacher in a model directory, or a shipped one by name."""
         return cls(load_model(name_or_path), chunk_frames)
 
@@ -47,11 +47,11 @@ class NeuralTeacher(Teacher):
         probabilities = torch.sigmoid(outputs["logits"]) * self._mask
         return {"probabilities": probabilities, "hidden": outputs["hidden"]}
 
-    def predict(self, waveform: np.ndarray) -> TeacherOutput:
+    def predict(self, waveform: np.ndarray) -> FrameOutput:
         outputs = self._inference(waveform)
-        return TeacherOutput(outputs["probabilities"], self.classes, outputs["hidden"])
+        return FrameOutput(outputs["probabilities"], self.classes, outputs["hidden"])
 
-    def predict_stream(self, blocks: Iterable[np.ndarray], hidden: bool = True) -> TeacherOutput:
+    def predict_stream(self, blocks: Iterable[np.ndarray], hidden: bool = True) -> FrameOutput:
         """Chunk by chunk as the blocks arrive: memory holds one chunk and its context, plus the
         outputs kept (probabilities: 16 bytes per 20 ms frame; hidden features: 4 bytes per
         dimension and frame). Models on SSL features need the whole waveform and join the blocks."""
@@ -63,4 +63,4 @@ class NeuralTeacher(Teacher):
             for name in names:
                 pieces[name].append(outputs[name])
         joined = {name: np.concatenate(parts) for name, parts in pieces.items()}
-        return TeacherOutput(joined["probabilities"], self.classes, joined.get("hidden"))
+        return FrameOutput(joined["probabilities"], self.classes, joined.get("hidden"))

@@ -1,4 +1,10 @@
-"""The teacher interface: any black box that gives frame probabilities for the four classes."""
+"""The frame-model interface: anything that gives frame probabilities for the four classes.
+
+A trained proxyseg model (:class:`~proxyseg.inference.neural.Inference`), an off-the-shelf teacher
+(:mod:`proxyseg.teachers`) or any Python callable: :class:`~proxyseg.segmentation.Segmenter`
+binarises their output, a proxy is distilled from one, an explanation checks its faithfulness
+against one.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,7 @@ from proxyseg.labels import CLASSES
 
 
 @dataclass
-class TeacherOutput:
+class FrameOutput:
     """What a teacher says about one waveform, on the 20 ms feature frame grid.
 
     Attributes
@@ -37,8 +43,8 @@ class TeacherOutput:
         return np.array([name in self.classes for name in CLASSES])
 
 
-class Teacher(ABC):
-    """A frame-level multilabel segmenter to imitate and explain.
+class FrameModel(ABC):
+    """A frame-level multilabel segmenter: the teacher a proxy imitates, or a model that segments.
 
     Subclasses set :attr:`classes` (what they predict) and implement :meth:`predict`. A
     teacher processes a waveform of any length; long inputs are cut into chunks internally.
@@ -46,21 +52,21 @@ class Teacher(ABC):
 
     #: Classes the teacher predicts, a subset of :data:`~proxyseg.labels.CLASSES`.
     classes: tuple[str, ...] = CLASSES
-    #: Size of :attr:`TeacherOutput.hidden`, or None when the teacher exposes no features.
+    #: Size of :attr:`FrameOutput.hidden`, or None when the teacher exposes no features.
     hidden_size: int | None = None
 
     @abstractmethod
-    def predict(self, waveform: np.ndarray) -> TeacherOutput:
+    def predict(self, waveform: np.ndarray) -> FrameOutput:
         """Frame probabilities of a 16 kHz mono waveform ``(samples,)``."""
 
-    def predict_stream(self, blocks: Iterable[np.ndarray], hidden: bool = True) -> TeacherOutput:
+    def predict_stream(self, blocks: Iterable[np.ndarray], hidden: bool = True) -> FrameOutput:
         """:meth:`predict` of a waveform given as consecutive blocks ``(samples,)``.
 
         Teachers that can stream override this so that memory does not grow with the length of
         the audio; this default joins the blocks. ``hidden=False`` lets them skip keeping the
-        hidden features (``TeacherOutput.hidden`` may then be None).
+        hidden features (``FrameOutput.hidden`` may then be None).
         """
         return self.predict(np.concatenate([np.asarray(block, dtype=np.float32) for block in blocks]))
 
-    def __call__(self, waveform: np.ndarray) -> TeacherOutput:
+    def __call__(self, waveform: np.ndarray) -> FrameOutput:
         return self.predict(waveform)

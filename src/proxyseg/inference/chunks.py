@@ -1,4 +1,10 @@
-"""Chunked inference of frame-local models: memory bounded by the chunk, output equal to the whole.
+"""Running a model over a long waveform: in chunks with context, in fixed windows, and stitching windows.
+
+:class:`SlidingInference` runs frame-local models in chunks, :class:`WindowedInference` models
+that see their whole input in fixed windows; :class:`OverlapAdd` averages overlapping windows
+(also for the off-the-shelf teachers, see :func:`window_starts` and :func:`taper`).
+
+Chunked inference of frame-local models: memory bounded by the chunk, output equal to the whole.
 
 A model whose output frame ``t`` depends only on input frames ``t - R .. t + R`` (``R`` its
 receptive field; TCNs with frame-wise normalisation are such models) can run on chunks that
@@ -126,16 +132,14 @@ class WindowedInference:
         starts = list(range(0, max(total - self.window_frames, 0) + 1, self.step_frames))
         if starts[-1] + self.window_frames < total:
             starts.append(total - self.window_frames)
-        sums: dict[str, np.ndarray] = {}
-        counts = np.zeros((total, 1), dtype=np.float32)
+        stitched: dict[str, OverlapAdd] = {}
         for first in starts:
             last = min(first + self.window_frames, total)
             outputs = _run(self.model, self.transform, waveform, first, last)
             for name, value in outputs.items():
                 value = value[0, : last - first].float().numpy()
-                sums.setdefault(name, np.zeros((total, value.shape[1]), dtype=np.float32))[first:last] += value
-            counts[first:last] += 1
-        return {name: total_value / np.maximum(counts, 1) for name, total_value in sums.items()}
+                stitched.setdefault(name, OverlapAdd(total, value.shape[1])).add(first, value)
+        return {name: values.mean().astype(np.float32) for name, values in stitched.items()}
 
 
 def _frames_of(samples: int) -> int:
@@ -158,3 +162,78 @@ def _run_on(model, transform, samples: np.ndarray) -> dict:
     with torch.inference_mode():
         outputs = model(chunk)
         return transform(outputs) if transform is not None else outputs
+
+
+def window_starts(num_samples: int, window: int, step: int, align: int) -> list[int]:
+    """Starts of windows of ``window`` samples every ``step`` samples that cover a waveform.
+
+    Regular windows run while they end before the waveform does; a last one then ends at the
+    waveform's end, moved later by less than ``align`` samples so that every start is a
+    multiple of ``align`` (the model's frame hop: frames of all windows then share one grid).
+    ``step`` must be a multiple of ``align``.
+
+    Examples
+    --------
+    >>> window_starts(100, 40, 30, 10), window_starts(100, 40, 28, 7), window_starts(30, 40, 30, 10)
+    ([0, 30, 60], [0, 28, 56, 63], [0])
+    """
+    if num_samples <= window:
+        return [0]
+    last = -(-(num_samples - window) // align) * align
+    return [*range(0, num_samples - window, step), last]
+
+
+class OverlapAdd:
+    """Weighted mean of window outputs on a shared frame grid (overlap-add stitching).
+
+    Parameters
+    ----------
+    frames : int
+        An upper bound on the frames of the grid.
+    columns : int
+        Values per frame.
+
+    Examples
+    --------
+    >>> stitched = OverlapAdd(4, 1)
+    >>> stitched.add(0, np.array([[1.0], [1.0], [1.0]]))
+    >>> stitched.add(1, np.array([[0.0], [0.0]]), weights=np.array([1.0, 3.0]))
+    >>> stitched.mean()[:, 0]
+    array([1.  , 0.5 , 0.25])
+    """
+
+    def __init__(self, frames: int, columns: int):
+        self._sums = np.zeros((frames, columns))  # (frame, column)
+        self._weights = np.zeros(frames)  # (frame,)
+        self._end = 0
+
+    def add(self, first: int, values: np.ndarray, weights: np.ndarray | None = None) -> None:
+        """Add ``values (frame, column)`` to frames ``first, first + 1, ...``.
+
+        ``weights (frame,)``, positive, default 1, weigh these values in the mean.
+        """
+        last = first + len(values)
+        weights = np.ones(len(values)) if weights is None else weights
+        self._sums[first:last] += values * weights[:, None]
+        self._weights[first:last] += weights
+        self._end = max(self._end, last)
+
+    def mean(self) -> np.ndarray:
+        """The weighted mean at each frame up to the last one written, ``(frame, column)``."""
+        weights = self._weights[: self._end]
+        return self._sums[: self._end] / np.where(weights > 0, weights, 1.0)[:, None]
+
+
+def taper(frames: int, ramp: int) -> np.ndarray:
+    """Weights ``(frame,)`` rising linearly over ``ramp`` frames at both ends, 1 in between.
+
+    Used with :class:`OverlapAdd`, they crossfade consecutive windows, so that frames near a
+    window's edges, which lack context, hardly count where another window covers them.
+
+    Examples
+    --------
+    >>> taper(6, 2).round(2)
+    array([0.33, 0.67, 1.  , 1.  , 0.67, 0.33])
+    """
+    index = np.arange(frames)
+    return np.minimum(1.0, np.minimum(index + 1, frames - index) / (ramp + 1))
