@@ -4,7 +4,7 @@ Usage::
 
     python benchmarks/explain.py CORPUS [--model proxy] [--split test] [--random-draws 5] [--output FILE]
 
-Explains every file of the split (:class:`proxyseg.explain.explanation.Explainer`) and prints, per
+Explains every file of the split (:class:`proxyseg.explain.explainer.Explainer`) and prints, per
 class, over the files where the teacher detects it: the mean drop of the teacher's probability
 when the class's relevant components are removed, the same for as many random components, their
 ratio (the issue's target: at least 3 for speech and music), the mean drop when only the relevant
@@ -28,7 +28,7 @@ from reporting import publish  # benchmarks/reporting.py, beside this script
 
 from proxyseg.audio import load
 from proxyseg.corpus.manifest import Corpus
-from proxyseg.explain.explanation import Explainer
+from proxyseg.explain.explainer import Explainer
 from proxyseg.explain.listening import Separator
 from proxyseg.explain.relevance import third_octave_bands
 from proxyseg.labels import CLASSES

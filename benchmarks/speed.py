@@ -90,7 +90,7 @@ def segment_runner(model: str):
 
 def explain_runner(random_draws: int):
     """The shipped proxy's explanation of a waveform, with ``random_draws`` random removals."""
-    from proxyseg.explain.explanation import Explainer
+    from proxyseg.explain.explainer import Explainer
 
     explainer = Explainer.from_pretrained("proxy", random_draws=random_draws)
     return lambda waveform: explainer(waveform, "audio")

@@ -174,7 +174,7 @@ def test_info_flags_a_truncated_header(cases):
     (np.zeros(0, np.float32), "shorter than one 25 ms frame"),
 ])
 def test_waveforms_the_models_cannot_take_are_refused(waveform, message, segmenter):
-    from proxyseg.explain.explanation import Explainer
+    from proxyseg.explain.explainer import Explainer
 
     explainer = Explainer.from_pretrained("proxy", random_draws=0)
     for model in (segmenter, explainer):

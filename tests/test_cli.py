@@ -39,10 +39,54 @@ def bad_inputs(tmp_path):
 
 
 def test_help_lists_the_commands_of_the_contract():
-    result = CliRunner().invoke(cli, ["--help"])
-    assert result.exit_code == 0
-    for command in ("segment", "explain", "evaluate", "corpus", "train", "nmf", "demo"):
-        assert command in result.output
+    """The commands and sub-commands that ``proxyseg --help`` and each group's ``--help`` list are
+    exactly those of the command-line contract (DESIGN §4), plus ``info``; each one's ``--help``
+    works and lists the options the contract gives it (choices included)."""
+    contract = {  # command path: {option: choices the contract names (None: any value)}
+        ("segment",): {"-o": None, "--format": {"rttm", "csv", "json", "textgrid", "audacity"}, "--model": None},
+        ("explain",): {"-o": None, "--model": None},
+        ("evaluate",): {"--reference": None, "--hypothesis": None},
+        ("corpus", "build"): {"--hours": None, "--seed": None, "--sources": None},
+        ("train", "teacher"): {"-o": None},
+        ("train", "proxy"): {"--teacher": None, "-o": None, "--features": {"spectrogram", "teacher", "wavlm"}},
+        ("nmf", "learn"): {"-o": None, "--rank": None, "--beta": None},
+        ("demo",): {"-o": None},
+    }
+    beyond_the_contract = {("info",): {}}
+
+    def section(output: str, title: str) -> list[str]:
+        """The entries of a help section: its lines that start an item (two spaces, then text)."""
+        _, found, after = output.partition(f"\n{title}:\n")
+        lines = after.split("\n\n", 1)[0].splitlines() if found else []
+        return [line.strip() for line in lines if line.startswith("  ") and not line.startswith("   ")]
+
+    def described(path: tuple[str, ...]) -> tuple[set[str], dict[str, str]]:
+        """The sub-commands that ``proxyseg PATH --help`` lists, and its options with their metavars."""
+        result = CliRunner().invoke(cli, [*path, "--help"])
+        assert result.exit_code == 0, (path, result.output)
+        assert result.output.startswith("Usage: ") and " ".join(path) in result.output.splitlines()[0]
+        commands = {entry.split()[0] for entry in section(result.output, "Commands")}
+        options = {}
+        for entry in section(result.output, "Options"):
+            tokens = entry.split("  ")[0].replace(",", "").split()  # "-o, --output DIRECTORY", "--beta [0|1|2]"
+            metavar = " ".join(token for token in tokens if not token.startswith("-"))
+            options.update((token, metavar) for token in tokens if token.startswith("-"))
+        return commands, options
+
+    paths = set(contract) | set(beyond_the_contract)
+    groups = {path[:depth] for path in paths for depth in range(len(path) + 1)} - paths  # (), corpus, train, nmf
+    for group in groups:
+        listed, _ = described(group)
+        expected = {path[len(group)] for path in paths if path[:len(group)] == group and len(path) > len(group)}
+        assert listed == expected, (group, listed, expected)
+    for path, contracted in {**contract, **beyond_the_contract}.items():
+        listed, options = described(path)
+        assert not listed, (path, listed)  # a command, not a group
+        for option, choices in contracted.items():
+            assert option in options, (path, option, sorted(options))
+            if choices:
+                offered = set(options[option].strip("[]").split("|"))
+                assert choices <= offered, (path, option, offered)
 
 
 def test_explain_writes_the_explanation_and_audio_that_adds_back_to_the_input(tiny_corpus, tmp_path):

@@ -103,9 +103,14 @@ def test_the_synthesis_stft_frames_every_8_ms():
     assert stft(np.zeros(16000, dtype=np.float32)).shape == (257, 16000 // 128 + 1)
 
 
-def test_the_shipped_proxy_explains_a_file_faithfully_to_its_teacher(tiny_corpus):
+def test_an_explanation_has_the_documented_schema_classes_bands_and_audio_shapes(tiny_corpus):
+    """The structure of the shipped proxy's explanation of a file: schema, the four classes, sorted
+    relevance above the threshold, bands within 0–8 kHz, audio and faithfulness figures for the
+    classes tested and none for the others. Whether the figures show faithfulness is
+    ``tests/test_faithfulness.py``'s."""
     from proxyseg.audio import load
-    from proxyseg.explain.explanation import SCHEMA, Explainer
+    from proxyseg.explain.explainer import Explainer
+    from proxyseg.explain.result import SCHEMA
 
     uri = tiny_corpus.uris("test")[0]
     waveform = load(tiny_corpus.audio_path(uri))
@@ -128,7 +133,7 @@ def test_the_shipped_proxy_explains_a_file_faithfully_to_its_teacher(tiny_corpus
 
 def test_a_long_file_explained_window_by_window_matches_one_window(tiny_corpus):
     from proxyseg.audio import load
-    from proxyseg.explain.explanation import Explainer
+    from proxyseg.explain.explainer import Explainer
 
     waveform = load(tiny_corpus.audio_path(tiny_corpus.uris("train")[0]))  # 30 s, in three windows
     whole = Explainer.from_pretrained(random_draws=0, window=3600)(waveform, "long")

@@ -16,7 +16,7 @@ from hypothesis.extra.numpy import arrays
 from proxyseg.audio import AUDIO_SUFFIXES, MAX_AMPLITUDE, load
 from proxyseg.cli import cli
 from proxyseg.errors import AudioError
-from proxyseg.explain.explanation import Explainer
+from proxyseg.explain.explainer import Explainer
 from proxyseg.grid import num_feature_frames
 
 

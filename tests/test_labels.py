@@ -17,11 +17,45 @@ def triples(annotation: Annotation) -> list[tuple[float, float, str]]:
     return sorted((segment.start, segment.end, label) for segment, _, label in tracks)
 
 
-def test_vocabulary_and_grid():
-    assert CLASSES == ("speech", "music", "noise", "overlap")
-    assert FRAME_STEP == 0.02
-    assert FRAMES[0] == Segment(0.0, 0.02)
-    assert FRAMES[10].start == pytest.approx(0.2)
+def test_label_frame_i_covers_20_ms_from_0_02_i_in_class_columns_and_num_frames_counts_them():
+    """Frame ``i`` of the label grid is ``[0.02 i, 0.02 (i + 1))`` and column ``c`` is the ``c``-th class
+    of (speech, music, noise, overlap): one active frame converts to exactly that segment, with that
+    label, and back; segments placed at known times convert to the frames whose centres they hold;
+    ``num_frames`` counts the frames whose centre lies before the end, on and off frame boundaries."""
+    for i in (0, 1, 7, 35, 1499, 179_999):  # 35 * 0.02 is 0.7000000000000001 in floats
+        assert FRAMES[i].start == pytest.approx(i / 50, abs=1e-9)
+        assert FRAMES[i].end == pytest.approx((i + 1) / 50, abs=1e-9)
+        for column, name in enumerate(("speech", "music", "noise", "overlap")):
+            frames = np.zeros((i + 2, len(CLASSES)), dtype=bool)
+            frames[i, column] = True
+            annotation = frames_to_annotation(frames)
+            # i / 50 is the float nearest to 0.02 i: boundaries are exact multiples of 20 ms
+            assert triples(annotation) == [(i / 50, (i + 1) / 50, name)]
+            np.testing.assert_array_equal(annotation_to_frames(annotation, i + 2), frames)
+
+    annotation = Annotation()
+    annotation[Segment(0.06, 0.14), "a"] = "music"  # on the grid: frames 3 to 6
+    annotation[Segment(0.071, 0.13), "b"] = "speech"  # holds the centres 0.09 and 0.11, not 0.07 nor 0.13 (its end)
+    annotation[Segment(0.0, 0.011), "c"] = "overlap"  # holds the centre 0.01 of frame 0
+    frames = annotation_to_frames(annotation, 10)
+    assert [np.flatnonzero(frames[:, column]).tolist() for column in range(4)] == [[4, 5], [3, 4, 5, 6], [], [0]]
+    assert triples(frames_to_annotation(frames)) == [(0.0, 0.02, "overlap"), (0.06, 0.14, "music"),
+                                                     (0.08, 0.12, "speech")]
+
+    for k in (0, 1, 2, 35, 1500, 180_000):
+        on = k / 50  # frame k - 1 ends here
+        assert num_frames(on) == k
+        assert num_frames(on + 0.005) == k  # the centre of frame k, at on + 0.01, is not reached
+        assert num_frames(on + 0.01) == k  # that centre is the end itself, outside [0, duration)
+        assert num_frames(on + 0.015) == k + 1
+        for duration in (on, on + 0.005, on + 0.015):
+            # labels over a whole file of that duration: its frames, clipped to the file, and back
+            count = num_frames(duration)
+            everything = np.ones((count, len(CLASSES)), dtype=bool)
+            annotation = frames_to_annotation(everything, duration=duration)
+            end = min(count / 50, duration)
+            assert triples(annotation) == ([(0.0, end, name) for name in sorted(CLASSES)] if count else [])
+            np.testing.assert_array_equal(annotation_to_frames(annotation, count), everything)
 
 
 def test_frames_to_annotation_hand_made():

@@ -50,7 +50,7 @@ def silence(path: Path, seconds: float = 3.0) -> Path:
 
 @pytest.fixture(scope="module")
 def explainer():
-    from proxyseg.explain.explanation import Explainer
+    from proxyseg.explain.explainer import Explainer
 
     return Explainer.from_pretrained("proxy", random_draws=0)
 

@@ -78,7 +78,7 @@ def test_a_corpus_that_cannot_fit_on_the_disk_is_refused_before_anything_is_writ
                                            ("threshold", math.nan), ("threshold", 1.5),
                                            ("random_draws", 10**9), ("random_draws", 2.5)])
 def test_the_explainer_refuses_settings_out_of_range(option, value):
-    from proxyseg.explain.explanation import Explainer
+    from proxyseg.explain.explainer import Explainer
 
     with pytest.raises(ValueError, match=option):
         Explainer.from_pretrained("proxy", **{option: value})

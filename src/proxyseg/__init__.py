@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 #: Public name → the module that defines it.
 _EXPORTS = {
     "CLASSES": "proxyseg.labels",
-    "Explainer": "proxyseg.explain.explanation",
+    "Explainer": "proxyseg.explain.explainer",
     "ProxysegError": "proxyseg.errors",
     "Segmenter": "proxyseg.segmentation",
     "learn_corpus_dictionary": "proxyseg.training.dictionary",

@@ -176,7 +176,7 @@ def demo(output: Path, model: str) -> None:
     from proxyseg.artefacts import load_model
     from proxyseg.corpus import build_corpus
     from proxyseg.evaluation import evaluate_directories
-    from proxyseg.explain.explanation import Explainer
+    from proxyseg.explain.explainer import Explainer
     from proxyseg.formats import write_annotation
     from proxyseg.segmentation import Segmenter
     from proxyseg.tasks import write_explanation

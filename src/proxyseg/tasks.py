@@ -14,7 +14,8 @@ from proxyseg.atomic import atomic_output, write_json
 from proxyseg.audio import stream
 from proxyseg.batch import Job
 from proxyseg.errors import OutputError
-from proxyseg.explain.explanation import SCHEMA, SET_SCHEMA, Explainer, summarise
+from proxyseg.explain.result import SCHEMA, SET_SCHEMA, summarise
+from proxyseg.explain.explainer import Explainer
 from proxyseg.explain.report import write_report, write_set_report
 from proxyseg.formats import EXTENSIONS, write_annotation
 from proxyseg.grid import SAMPLE_RATE

@@ -19,7 +19,7 @@ import numpy as np
 from matplotlib.figure import Figure  # without pyplot: no GUI backend, no global state
 
 from proxyseg.atomic import write_text
-from proxyseg.explain.explanation import Explanation
+from proxyseg.explain.result import Explanation
 from proxyseg.explain.relevance import BIN_FREQUENCIES, time_frequency_map
 from proxyseg.explain.windows import Pooled
 from proxyseg.grid import FRAME_STEP

@@ -1,17 +1,7 @@
 """Explain one file: which components each class rests on, their band, their audio, and whether
-removing them really changes the teacher's mind (faithfulness).
-
-Faithfulness is measured against the **teacher**, the model being explained. For a class
-detected by the teacher (binarised with its tuned thresholds), with ``p`` the teacher's mean
-probability of the class on the frames where it is detected:
-
-- ``removal_drop``: ``p`` minus the same mean after resynthesising the input without the
-  class's relevant components (the complement of their mask);
-- ``random_removal_drop``: the same after removing as many components drawn at random, averaged
-  over draws (the baseline that ``removal_drop`` should clearly exceed);
-- ``keep_only``: ``p`` minus the same mean on the class's explanation audio alone (small when
-  the relevant components carry the evidence by themselves);
-- ``teacher_probability``: ``p`` itself.
+removing them really changes the teacher's mind (:mod:`proxyseg.explain.faithfulness`, measured
+against the **teacher**, the model being explained; a class is detected where the teacher's
+probabilities, binarised with its tuned thresholds, say so).
 
 A file is explained in three passes over its audio, window by window (5 minutes by default), so
 that memory is bounded by a window whatever its length: (1) the teacher over the whole file,
@@ -27,140 +17,27 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from proxyseg import __version__
 from proxyseg.artefacts import LoadedModel, load_model
 from proxyseg.audio import as_waveform
 from proxyseg.errors import ModelError
+from proxyseg.explain import faithfulness
 from proxyseg.explain.listening import Separator, component_mask
-from proxyseg.explain.relevance import BIN_FREQUENCIES, band, prototypes, relevance_of_means, relevant_components
+from proxyseg.explain.relevance import band, prototypes, relevance_of_means, relevant_components
+from proxyseg.explain.result import BAND_RULE, MEASURES, REPORT_COLUMNS, ClassExplanation, Explanation
 from proxyseg.explain.windows import AudioSink, MemorySink, Pooled, Window, windows
 from proxyseg.features import nmf_spectrogram
-from proxyseg.grid import HOP_LENGTH, SAMPLE_RATE
-from proxyseg.grid import FRAME_STEP
+from proxyseg.grid import FRAME_STEP, HOP_LENGTH, SAMPLE_RATE
 from proxyseg.inference.base import FrameModel, FrameOutput
 from proxyseg.inference.neural import Inference
 from proxyseg.labels import CLASSES
 from proxyseg.limits import MAX_RANDOM_DRAWS, MAX_WINDOW
 from proxyseg.postprocessing import Binarization, binarize
 from proxyseg.teachers.registry import teacher_of
-
-#: Version of the ``explanation.json`` layout.
-SCHEMA = "proxyseg.explanation/1"
-#: Version of the ``summary.json`` layout (explanations of a set of files).
-SET_SCHEMA = "proxyseg.explanation-set/1"
-#: Columns of the report's time axis before activations and spectrogram are pooled (2 minutes).
-REPORT_COLUMNS = 6000
-_MEASURES = ("teacher_probability", "removal_drop", "random_removal_drop", "keep_only")
-BAND_RULE = ("the run of consecutive third-octave bands where the class prototype (the dictionary atoms weighted by "
-             "their positive relevance to the class) stands above the reference spectrum (the file's mean "
-             "reconstruction), both as shares of their mass, with the largest sum of log-ratios")
-
-
-@dataclass
-class ClassExplanation:
-    """What the proxy's decision for one class rests on.
-
-    Attributes
-    ----------
-    detected_seconds
-        How long the teacher detects the class in the file.
-    components, relevance
-        The relevant components, most relevant first, and their relevance in (threshold, 1].
-    prototype
-        ``(freq,)``: the class's spectral shape.
-    band_hz
-        ``(low, high)``: where the prototype stands above the file's reference spectrum (see
-        :data:`BAND_RULE`).
-    faithfulness
-        ``teacher_probability``, ``removal_drop``, ``random_removal_drop``, ``keep_only`` (None
-        unless :attr:`tested`).
-    audio, complement
-        The explanation audio (the input through the class's mask) and the rest of the input
-        (through the complementary mask; the two add back to the input), when :attr:`tested` and
-        kept in memory (see :meth:`Explainer.explain`).
-    """
-
-    detected_seconds: float
-    components: np.ndarray
-    relevance: np.ndarray
-    prototype: np.ndarray
-    band_hz: tuple[float, float]
-    faithfulness: dict[str, float | None]
-    audio: np.ndarray | None = None
-    complement: np.ndarray | None = None
-
-    @property
-    def detected(self) -> bool:
-        return self.detected_seconds > 0
-
-    @property
-    def tested(self) -> bool:
-        """Whether the class is detected and has relevant components: its faithfulness was
-        measured and its audio made."""
-        return self.faithfulness["removal_drop"] is not None
-
-
-@dataclass
-class Explanation:
-    """The explanation of one file; :meth:`to_json` is ``explanation.json``.
-
-    ``proxy_probabilities`` and ``teacher_probabilities`` are ``(frame, class)``, ``segments``
-    the proxy's final decisions and ``detected`` the teacher's ``(frame, class)`` (bool),
-    ``relevance`` ``(component, class)``, ``dictionary`` ``W`` ``(freq, component)``, ``weights``
-    Θ ``(class, component)`` and ``reference`` the file's mean reconstruction ``(freq,)``, which
-    the class bands are measured against. For the report, ``activations`` (``H``, ``(component,
-    column)``) and ``spectrogram`` (the input's, ``(freq, column)``) have one column per
-    ``column_step`` seconds: the 20 ms frames themselves for files up to
-    :data:`REPORT_COLUMNS` frames, means of consecutive frames beyond.
-    """
-
-    uri: str
-    duration: float
-    model: dict
-    settings: dict
-    classes: dict[str, ClassExplanation]
-    proxy_probabilities: np.ndarray
-    teacher_probabilities: np.ndarray
-    activations: np.ndarray
-    spectrogram: np.ndarray
-    column_step: float
-    relevance: np.ndarray
-    segments: np.ndarray
-    detected: np.ndarray
-    dictionary: np.ndarray
-    weights: np.ndarray
-    reference: np.ndarray
-    source: str | None = None
-
-    def to_json(self) -> dict:
-        """The documented ``explanation.json`` content (schema :data:`SCHEMA`)."""
-        return {
-            "schema": SCHEMA,
-            "proxyseg_version": __version__,
-            "input": {"uri": self.uri, "path": self.source, "duration": round(self.duration, 3)},
-            "model": self.model,
-            "settings": self.settings,
-            "frequencies_hz": BIN_FREQUENCIES.tolist(),
-            "reference_spectrum": [round(float(value), 5) for value in self.reference],
-            "classes": {
-                name: {
-                    "detected": item.detected,
-                    "detected_seconds": round(item.detected_seconds, 2),
-                    "relevant_components": item.components.tolist(),
-                    "relevance": [round(float(value), 4) for value in item.relevance],
-                    "band_hz": [item.band_hz[0], item.band_hz[1]],
-                    "prototype": [round(float(value), 5) for value in item.prototype],
-                    "faithfulness": item.faithfulness,
-                }
-                for name, item in self.classes.items()
-            },
-        }
 
 
 class Explainer:
@@ -280,9 +157,9 @@ class Explainer:
             components = chosen[column]
             item = ClassExplanation(float(detected[:, column].sum() * FRAME_STEP), components,
                                     relevance[components, column], shapes[:, column],
-                                    band(shapes[:, column], reference), dict.fromkeys(_MEASURES))
+                                    band(shapes[:, column], reference), dict.fromkeys(MEASURES))
             if column in tested:
-                item.faithfulness = _faithfulness(teacher_probabilities[detected[:, column], column], after[column])
+                item.faithfulness = faithfulness.figures(teacher_probabilities[detected[:, column], column], after[column])
                 if memory is not None:
                     item.audio, item.complement = memory.joined(name), memory.joined(f"{name}.rest")
             classes[name] = item
@@ -317,45 +194,3 @@ def _spectrogram(samples: np.ndarray) -> np.ndarray:
         return nmf_spectrogram()(torch.from_numpy(np.ascontiguousarray(samples))[None])[0].numpy()
 
 
-def _faithfulness(before: np.ndarray, after_sums: np.ndarray) -> dict[str, float | None]:
-    """The figures of a class from the teacher's probabilities on its detected frames ``(frame,)``
-    and the sums of its probabilities on them after: the rest, the kept audio, each random draw."""
-    count, start = len(before), float(before.mean())
-    rest, kept, *random = (start - float(value) / count for value in after_sums)
-    return {"teacher_probability": round(start, 4), "removal_drop": round(rest, 4),
-            "random_removal_drop": round(float(np.mean(random)), 4) if random else None,
-            "keep_only": round(kept, 4)}
-
-
-def summarise(documents: list[dict]) -> dict:
-    """The explanation of a set of files, from their ``explanation.json`` contents.
-
-    Per class: in how many files and for how long the teacher detects it, its prototype over the
-    set (the files' prototypes weighted by detected seconds), the files' reference spectra weighted
-    alike and the band of the one against the other, and the faithfulness figures averaged over the
-    files where they were measured. The model and settings are those of the first document.
-    """
-    classes = {}
-    names = dict.fromkeys(name for document in documents for name in document["classes"])
-    for name in names:
-        items = [document["classes"][name] for document in documents if name in document["classes"]]
-        seconds = np.array([item["detected_seconds"] for item in items])
-        shapes = np.array([item["prototype"] for item in items])
-        references = np.array([document["reference_spectrum"] for document in documents if name in document["classes"]])
-        weights = seconds if seconds.sum() > 0 else np.ones(len(items))
-        prototype, reference = weights @ shapes / weights.sum(), weights @ references / weights.sum()
-        measured = [item["faithfulness"] for item in items if item["faithfulness"]["removal_drop"] is not None]
-        classes[name] = {
-            "files_detected": int(sum(item["detected"] for item in items)),
-            "detected_seconds": round(float(seconds.sum()), 2),
-            "band_hz": list(band(prototype, reference)),
-            "prototype": [round(float(value), 5) for value in prototype],
-            "reference_spectrum": [round(float(value), 5) for value in reference],
-            "faithfulness": {measure: (round(float(np.mean([m[measure] for m in measured if m[measure] is not None])), 4)
-                                       if any(m[measure] is not None for m in measured) else None)
-                             for measure in _MEASURES},
-        }
-    return {"schema": SET_SCHEMA, "proxyseg_version": __version__,
-            "model": documents[0]["model"], "settings": documents[0]["settings"],
-            "files": [document["input"]["uri"] for document in documents],
-            "frequencies_hz": BIN_FREQUENCIES.tolist(), "classes": classes}
