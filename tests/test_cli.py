@@ -269,3 +269,32 @@ def test_no_command_declares_an_option_twice():
     for command in commands:
         names = [name for parameter in command.params for name in parameter.opts]
         assert len(names) == len(set(names)), command.name
+
+
+def test_segment_threshold_overrides_a_class_binarisation_for_the_run(tiny_corpus, tmp_path):
+    """``--threshold CLASS=VALUE``: 1 never decides the class (no probability is above 1), 0 decides it on
+    the whole file; the other classes keep the model's thresholds."""
+    audio = tiny_corpus.audio_path(tiny_corpus.uris("test")[0])
+
+    def segments(*options: str) -> dict[str, list[tuple[float, float]]]:
+        output = tmp_path / "-".join(options or ("default",))
+        result = CliRunner().invoke(cli, ["segment", str(audio), "-o", str(output), *options])
+        assert result.exit_code == 0, result.output
+        found = {}
+        for line in (output / f"{audio.stem}.rttm").read_text().splitlines():
+            fields = line.split()
+            found.setdefault(fields[7], []).append((float(fields[3]), float(fields[3]) + float(fields[4])))
+        return found
+
+    default, never, always = segments(), segments("--threshold", "speech=1"), segments("--threshold", "speech=0")
+    assert "speech" not in never and always["speech"] == [(0.0, pytest.approx(load(audio).shape[0] / 16000, abs=0.03))]
+    for found in (never, always):
+        assert {name: spans for name, spans in found.items() if name != "speech"} == \
+            {name: spans for name, spans in default.items() if name != "speech"}
+
+
+@pytest.mark.parametrize("value, words", [("speech=2", "not a number from 0 to 1"), ("speech=nan", "from 0 to 1"),
+                                          ("laughter=0.5", "CLASS one of speech"), ("speech", "not CLASS=VALUE")])
+def test_segment_threshold_refuses_what_is_not_a_class_and_a_probability(value, words, tmp_path):
+    result = CliRunner().invoke(cli, ["segment", str(tmp_path / "a.wav"), "-o", str(tmp_path), "--threshold", value])
+    assert result.exit_code == 2 and words in result.output and "Traceback" not in result.output

@@ -49,7 +49,7 @@ from proxyseg.models.proxy import ProxySegmenter
 from proxyseg.models.tcn import TCNSegmenter
 from proxyseg.ownership import ForeignMarker, read_marker
 from proxyseg.postprocessing import Binarization
-from proxyseg.schema import Choice, Fields, ListOf, MapOf, Number, Rule, Text, check
+from proxyseg.schema import Choice, Fields, Integer, ListOf, MapOf, Number, Rule, Text, check
 
 #: Model classes that a directory may name in its ``type``.
 MODEL_TYPES: dict[str, type[nn.Module]] = {"tcn_segmenter": TCNSegmenter, "proxy_segmenter": ProxySegmenter}
@@ -80,8 +80,8 @@ _CONFIG = Fields({
     "arguments": MapOf(Text(100), _Anything()),
     "classes": ListOf(Choice(CLASSES), shortest=1, longest=len(CLASSES), unique=True),
     "binarization": MapOf(Choice(CLASSES), _HYSTERESIS),
-    "specification": Fields({"sample_rate": Choice((SAMPLE_RATE,)), "hop_length": Choice((HOP_LENGTH,)),
-                             "win_length": Choice((WIN_LENGTH,)), "chunk_duration": Number(0.025, 3600.0),
+    "specification": Fields({"sample_rate": Integer(1, 10**6), "hop_length": Integer(1, 10**6),
+                             "win_length": Integer(1, 10**6), "chunk_duration": Number(0.025, 3600.0),
                              "proxyseg_version": Text(100), "features": Text(100), "teacher": Text(1000)}),
 }, required=("type",))
 
@@ -210,6 +210,11 @@ def resolve(name_or_path: str | Path) -> Path:
     raise ModelError(f"{name_or_path}: no such model directory; shipped models: {', '.join(available) or 'none'}")
 
 
+def model_type(name_or_path: str | Path) -> str:
+    """The type of a model directory (or shipped model), from its checked ``config.json`` alone: no weights are read."""
+    return read_json(resolve(name_or_path), CONFIG, _CONFIG)["type"]
+
+
 def load_model(name_or_path: str | Path) -> LoadedModel:
     """Read a model directory (or a shipped model's name), refusing anything but safetensors + JSON.
 
@@ -233,6 +238,7 @@ def load_model(name_or_path: str | Path) -> LoadedModel:
     if not os.path.lexists(directory / CONFIG):
         raise ModelError(f"{directory}: not a model directory (no {CONFIG})")
     config = read_json(directory, CONFIG, _CONFIG)
+    _check_grid(directory, config.get("specification", {}))
     if config["type"] not in MODEL_TYPES:
         raise ModelError(f"{directory / CONFIG}: unknown model type {config['type']!r}; known: {sorted(MODEL_TYPES)}")
     arguments = config.get("arguments", {})
@@ -253,6 +259,18 @@ def load_model(name_or_path: str | Path) -> LoadedModel:
         raise ModelError(f"{directory / CONFIG}: invalid binarization: {error}") from None
     return LoadedModel(model.eval(), config["type"], tuple(config.get("classes", CLASSES)), binarization,
                        config.get("specification", {}), directory)
+
+
+def _check_grid(directory: Path, spec: dict) -> None:
+    """Refuse, in one line, a model made for another sample rate or frame grid than :mod:`proxyseg.grid`'s."""
+    ours = {"sample_rate": SAMPLE_RATE, "hop_length": HOP_LENGTH, "win_length": WIN_LENGTH}
+    if all(spec.get(name, value) == value for name, value in ours.items()):
+        return
+    theirs = {name: spec.get(name, value) for name, value in ours.items()}
+    raise ModelError(f"{directory / CONFIG}: made by proxyseg {spec.get('proxyseg_version', '(version not recorded)')} for "
+                     f"{theirs['sample_rate']} Hz audio in frames of {theirs['win_length']} samples every "
+                     f"{theirs['hop_length']}; proxyseg {__version__} works on {SAMPLE_RATE} Hz in frames of "
+                     f"{WIN_LENGTH} every {HOP_LENGTH}: use the proxyseg that made it, or retrain it")
 
 
 def regular_file(directory: Path, name: str, limit: int | None = None) -> Path:

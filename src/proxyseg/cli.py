@@ -20,9 +20,9 @@ from rich.table import Table
 
 from proxyseg import __version__
 from proxyseg.errors import ProxysegError
+from proxyseg.formats import FORMATS
 from proxyseg.limits import MAX_HOURS, MAX_RANDOM_DRAWS, MAX_WINDOW
 from proxyseg.text import printable
-from proxyseg.formats import FORMATS
 
 logger = logging.getLogger("proxyseg")
 _stdout = Console()
@@ -184,7 +184,7 @@ def demo(output: Path, model: str) -> None:
     built = build_corpus(output / "corpus", hours=0.2, seed=2026, overwrite=True)
     _print_stats(built.stats())
     loaded = load_model(model)
-    segmenter = Segmenter.from_pretrained(loaded.path)
+    segmenter = Segmenter.from_pretrained(loaded)
     for uri in built.uris("test"):
         result = segmenter(built.audio_path(uri), uri=uri)
         write_annotation(output / "segments" / f"{uri}.rttm", result.annotation, "rttm", duration=result.duration)
@@ -228,6 +228,27 @@ def _batch_options(command):
     return command
 
 
+def _thresholds_option(context, parameter, values: tuple[str, ...]) -> dict[str, float]:
+    """``CLASS=VALUE`` options as ``{class: value}``: a known class, once, and a number from 0 to 1."""
+    from proxyseg.labels import CLASSES
+
+    thresholds = {}
+    for value in values:
+        name, separator, number = value.partition("=")
+        if not separator or name not in CLASSES:
+            raise click.BadParameter(f"{printable(value)!r} is not CLASS=VALUE with CLASS one of {', '.join(CLASSES)}")
+        if name in thresholds:
+            raise click.BadParameter(f"{name} is given twice")
+        try:
+            threshold = float(number)
+        except ValueError:
+            threshold = math.nan
+        if not 0.0 <= threshold <= 1.0:  # NaN and infinities fail too
+            raise click.BadParameter(f"{name}: {printable(number)!r} is not a number from 0 to 1")
+        thresholds[name] = threshold
+    return thresholds
+
+
 def _shard_option(context, parameter, value: str | None) -> tuple[int, int] | None:
     from proxyseg.batch import parse_shard
 
@@ -266,9 +287,12 @@ def _run_batch(task, inputs: tuple[Path, ...], jobs: int, threads: int, overwrit
               help="Folder for the segment files, one <uri>.<ext> per input.")
 @click.option("--format", "output_format", type=click.Choice(FORMATS), default="rttm", show_default=True)
 @click.option("--model", default="proxy", show_default=True, help="A shipped model's name or a model directory.")
+@click.option("--threshold", "thresholds", multiple=True, metavar="CLASS=VALUE", callback=_thresholds_option,
+              help="Decide CLASS where its probability is above VALUE (0 to 1) instead of the model's tuned onset "
+                   "and offset (its minimum durations kept). Repeat for several classes.")
 @_batch_options
-def segment(audio: tuple[Path, ...], outdir: Path, output_format: str, model: str, jobs: int, threads: int,
-            overwrite: bool, shard: tuple[int, int] | None, quiet: bool) -> None:
+def segment(audio: tuple[Path, ...], outdir: Path, output_format: str, model: str, thresholds: dict[str, float],
+            jobs: int, threads: int, overwrite: bool, shard: tuple[int, int] | None, quiet: bool) -> None:
     """Segment audio into speech, music, noise and overlap.
 
     AUDIO: files, folders (searched recursively) and list files (.txt or .lst, one path per line).
@@ -279,7 +303,7 @@ def segment(audio: tuple[Path, ...], outdir: Path, output_format: str, model: st
     """
     from proxyseg.tasks import SegmentTask
 
-    task = SegmentTask(model, outdir, output_format)
+    task = SegmentTask(model, outdir, output_format, thresholds)
     report, _, failures = _run_batch(task, audio, jobs, threads, overwrite, shard, quiet, "segmenting")
     logger.info("%d files segmented into %s", len(report.results), outdir)
     if failures:
@@ -316,12 +340,12 @@ def explain(audio: tuple[Path, ...], outdir: Path, model: str, threshold: float,
     more without it at the end: finished files are skipped and the summary covers them all). A
     file that cannot be read is reported at the end and skipped.
     """
-    from proxyseg.artefacts import load_model
+    from proxyseg.artefacts import model_type
     from proxyseg.batch import LIST_SUFFIXES
     from proxyseg.errors import ModelError
     from proxyseg.tasks import ExplainTask, claim_summary_folder
 
-    if load_model(model).type != "proxy_segmenter":  # said once, before any file
+    if model_type(model) != "proxy_segmenter":  # said once, before any file (the workers load the model)
         raise ModelError(f"{model}: this model has no NMF bottleneck to explain; give a proxy model")
     single = len(audio) == 1 and not audio[0].is_dir() and audio[0].suffix.lower() not in LIST_SUFFIXES
     if not single:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from pyannote.core import Annotation
 
-from proxyseg.artefacts import load_model
+from proxyseg.artefacts import LoadedModel, load_model
 from proxyseg.audio import as_waveform, stream
 from proxyseg.grid import SAMPLE_RATE
 from proxyseg.inference.base import FrameModel, FrameOutput
@@ -57,9 +57,9 @@ class Segmenter:
         self.binarization = {name: (binarization or {}).get(name, Binarization()) for name in CLASSES}
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str | Path = "proxy") -> Segmenter:
-        """The segmenter of a model directory, or of a shipped model by name."""
-        loaded = load_model(name_or_path)
+    def from_pretrained(cls, model: str | Path | LoadedModel = "proxy") -> Segmenter:
+        """The segmenter of a model directory, of a shipped model by name, or of a model already loaded."""
+        loaded = model if isinstance(model, LoadedModel) else load_model(model)
         return cls(Inference(loaded), loaded.binarization)
 
     def __call__(self, audio: str | os.PathLike | np.ndarray, uri: str | None = None) -> Segmentation:

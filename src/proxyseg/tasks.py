@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +15,9 @@ from proxyseg.atomic import atomic_output, write_json
 from proxyseg.audio import stream
 from proxyseg.batch import Job
 from proxyseg.errors import OutputError
-from proxyseg.explain.result import SCHEMA, SET_SCHEMA, summarise
 from proxyseg.explain.explainer import Explainer
 from proxyseg.explain.report import write_report, write_set_report
+from proxyseg.explain.result import SCHEMA, SET_SCHEMA, summarise
 from proxyseg.formats import EXTENSIONS, write_annotation
 from proxyseg.grid import SAMPLE_RATE
 from proxyseg.labels import CLASSES
@@ -30,14 +31,21 @@ SUMMARY = "summary.json"
 
 
 class SegmentTask:
-    """Segment a file into ``outdir/<uri>.<ext>`` in one of :data:`proxyseg.formats.FORMATS`."""
+    """Segment a file into ``outdir/<uri>.<ext>`` in one of :data:`proxyseg.formats.FORMATS`.
 
-    def __init__(self, model: str, outdir: Path, output_format: str):
+    ``thresholds`` (class → value) replace the model's onset and offset for those classes, its
+    minimum durations kept.
+    """
+
+    def __init__(self, model: str, outdir: Path, output_format: str, thresholds: dict[str, float] | None = None):
         self.model, self.outdir, self.output_format = model, Path(outdir), output_format
+        self.thresholds = dict(thresholds or {})
         self._segmenter = None
 
     def setup(self) -> None:
         self._segmenter = Segmenter.from_pretrained(self.model)
+        for name, value in self.thresholds.items():
+            self._segmenter.binarization[name] = replace(self._segmenter.binarization[name], onset=value, offset=value)
 
     def output(self, job: Job) -> Path:
         return self.outdir / f"{job.uri}.{EXTENSIONS[self.output_format]}"

@@ -18,12 +18,14 @@ from urllib.parse import quote
 import numpy as np
 from matplotlib.figure import Figure  # without pyplot: no GUI backend, no global state
 
+from proxyseg.artefacts import PRETRAINED_DIR
 from proxyseg.atomic import write_text
-from proxyseg.explain.result import Explanation
 from proxyseg.explain.relevance import BIN_FREQUENCIES, time_frequency_map
+from proxyseg.explain.result import Explanation
 from proxyseg.explain.windows import Pooled
 from proxyseg.grid import FRAME_STEP
 from proxyseg.labels import CLASSES
+from proxyseg.teachers.registry import OFF_THE_SHELF
 
 COLOURS = {"speech": "#1f77b4", "music": "#d62728", "noise": "#7f7f7f", "overlap": "#9467bd"}
 
@@ -178,8 +180,8 @@ def _page(explanation: Explanation, figures: dict[str, str]) -> str:
 <style>body{{font-family:sans-serif;max-width:1040px;margin:auto;padding:1em}}img{{max-width:100%}}
 figure{{display:inline-block;margin:0 1em 1em 0}}</style></head><body>
 <h1>Why proxyseg segmented {escape(explanation.uri)} as it did</h1>
-<p>{explanation.duration:.1f} s of audio; model {escape(str(explanation.model.get("path")))}, explaining its teacher
-{escape(str(explanation.model.get("teacher")))}. Band rule: {escape(explanation.settings["band_rule"])}.</p>
+<p>{explanation.duration:.1f} s of audio; {escape(describe_model(explanation.model))}. Band rule:
+{escape(explanation.settings["band_rule"])}.</p>
 <h2>Listen</h2><div id="players">{"".join(players)}</div>
 <h2>Does the explanation hold?</h2><ul id="faithfulness">{sentences}</ul>
 <h2>Figures</h2>{images}
@@ -221,7 +223,7 @@ def write_set_report(summary: dict, outdir: str | Path) -> Path:
 <style>body{{font-family:sans-serif;max-width:1040px;margin:auto;padding:1em}}img{{max-width:100%}}
 table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:right}}</style></head><body>
 <h1>What proxyseg's decisions rest on, over {files}</h1>
-<p>Model {escape(str(summary["model"].get("path")))}, explaining its teacher {escape(str(summary["model"].get("teacher")))}.
+<p>{escape(describe_model(summary["model"]).capitalize())}.
 Band rule: {escape(summary["settings"]["band_rule"])}.</p>
 <h2>Classes</h2>
 <table id="classes"><tr><th>class</th><th>files where detected</th><th>detected (s)</th><th>band (Hz)</th>
@@ -233,3 +235,24 @@ Band rule: {escape(summary["settings"]["band_rule"])}.</p>
 """
     write_text(outdir / "report.html", page)
     return outdir / "report.html"
+
+
+def describe_model(model: dict) -> str:
+    """The proxy and its teacher in words, from explanation.json's ``model``: names, not machine paths.
+
+    >>> describe_model({"path": str(PRETRAINED_DIR / "proxy"), "teacher": "teacher"})
+    'the proxy shipped with proxyseg, explaining the teacher stored with it'
+    >>> describe_model({"path": "/home/me/models/radio-proxy", "teacher": "silero"})
+    'the proxy radio-proxy, explaining the off-the-shelf teacher silero'
+    """
+    path = Path(model["path"]) if model.get("path") else None
+    if path is None:
+        proxy = "a proxy loaded in memory"
+    elif path.parent == PRETRAINED_DIR:
+        proxy = f"the {path.name} shipped with proxyseg"
+    else:
+        proxy = f"the proxy {path.name}"
+    teacher = model.get("teacher")
+    if teacher in OFF_THE_SHELF:
+        return f"{proxy}, explaining the off-the-shelf teacher {teacher}"
+    return f"{proxy}, explaining the teacher stored with it" if teacher else proxy
