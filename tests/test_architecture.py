@@ -24,7 +24,7 @@ LAYERS = [
     ("inference", ["inference", "teachers"]),
     ("jobs", ["segmentation", "evaluation", "explain"]),
     ("training", ["training"]),
-    ("interface", ["batch", "tasks", "samples", "cli", "__main__"]),
+    ("interface", ["inputs", "batch", "tasks", "samples", "cli", "__main__"]),
 ]
 
 

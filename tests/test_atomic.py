@@ -14,7 +14,8 @@ import pytest
 import soundfile as sf
 
 from proxyseg.atomic import atomic_output, is_temporary, write_text
-from proxyseg.batch import Job, run as run_batch
+from proxyseg.batch import run as run_batch
+from proxyseg.inputs import Job
 from proxyseg.tasks import SegmentTask
 
 from bad_audio import speech_like

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from proxyseg.batch import Job, collect, parse_shard, run as run_batch, shard
+from proxyseg.batch import parse_shard, run as run_batch, shard
+from proxyseg.inputs import Job, collect
 
 
 def run(*args: str) -> subprocess.CompletedProcess:

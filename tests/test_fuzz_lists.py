@@ -1,6 +1,6 @@
 """Property-based (issue 13, case 8): random list files, of random bytes or of random lines mixing audio
 files, missing paths, folders, other lists (cycles included), comments and garbage, never make
-``batch.collect`` raise: every line that names something is one job per audio file it designates or one
+``inputs.collect`` raise: every line that names something is one job per audio file it designates or one
 message naming the list and the line, in bounded time."""
 
 import os
@@ -11,7 +11,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from proxyseg.batch import collect
+from proxyseg.inputs import collect
 
 BOM = b"\xef\xbb\xbf"
 #: The longest line read as a path (Linux's PATH_MAX).

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from proxyseg.batch import Job
 from proxyseg.errors import CorpusError, OutputError
+from proxyseg.inputs import Job
 from proxyseg.tasks import EXPLANATION, ExplainTask, write_explanation
 
 RATE = 16_000
@@ -176,7 +176,7 @@ def test_an_output_folder_inside_the_input_folder_is_not_read_back(tmp_path):
 
 def test_explanation_audio_is_not_collected_as_input(tmp_path, explainer):
     """Audio an explanation wrote beside the user's is skipped when its folder is searched; given by name, it is used."""
-    from proxyseg.batch import collect
+    from proxyseg.inputs import collect
     from proxyseg.tasks import is_explanation_output
 
     folder = tmp_path / "myaudio"

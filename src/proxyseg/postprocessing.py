@@ -20,46 +20,6 @@ from proxyseg.grid import FRAME_STEP
 from proxyseg.labels import CLASSES, EPSILON, active_runs, check_frames, check_step
 from proxyseg.metrics import frame_f1
 
-#: The grid searched per class.
-ONSETS = tuple(np.round(np.arange(0.2, 0.81, 0.05), 2))
-OFFSET_GAPS = (0.0, 0.1, 0.2)
-MIN_DURATIONS = (0.0, 0.1, 0.2, 0.4)
-
-
-def tune_binarization(probabilities: list[np.ndarray], targets: list[np.ndarray], masks: list[np.ndarray],
-                      classes: tuple[str, ...] = CLASSES) -> dict[str, Binarization]:
-    """Per class, the hysteresis thresholds and minimum durations that maximise frame F1.
-
-    Parameters
-    ----------
-    probabilities, targets, masks
-        Per file, ``(frame, class)`` arrays: model probabilities, reference labels and where
-        the reference is known. Binarisation runs file by file; F1 is accumulated over files.
-    classes
-        Classes to tune (others keep the default ``Binarization()``).
-
-    Returns
-    -------
-    dict
-        class name → :class:`Binarization`.
-    """
-    tuned = {}
-    for name in classes:
-        column = CLASSES.index(name)
-        best, best_f1 = Binarization(), -1.0
-        for onset, gap, min_on, min_off in itertools.product(ONSETS, OFFSET_GAPS, MIN_DURATIONS, MIN_DURATIONS):
-            if onset - gap < 0.05:
-                continue
-            candidate = Binarization(float(onset), float(round(onset - gap, 2)), min_on, min_off)
-            predicted = [binarize(p[:, [column]], candidate, classes=[name])[:, 0] for p in probabilities]
-            f1 = frame_f1(np.concatenate([p[m[:, column]] for p, m in zip(predicted, masks)]),
-                          np.concatenate([t[m[:, column], column] for t, m in zip(targets, masks)]))
-            if f1 > best_f1 + 1e-9:
-                best, best_f1 = candidate, f1
-        tuned[name] = best
-    return tuned
-
-
 @dataclass(frozen=True)
 class Binarization:
     """Thresholds turning one class's scores into activity.
@@ -253,3 +213,43 @@ def binarize(
     for column, label in enumerate(classes):
         active[:, column] = _binarize_one(array[:, column], per_class[label], step)
     return active
+
+
+#: The grid searched per class.
+ONSETS = tuple(np.round(np.arange(0.2, 0.81, 0.05), 2))
+OFFSET_GAPS = (0.0, 0.1, 0.2)
+MIN_DURATIONS = (0.0, 0.1, 0.2, 0.4)
+
+
+def tune_binarization(probabilities: list[np.ndarray], targets: list[np.ndarray], masks: list[np.ndarray],
+                      classes: tuple[str, ...] = CLASSES) -> dict[str, Binarization]:
+    """Per class, the hysteresis thresholds and minimum durations that maximise frame F1.
+
+    Parameters
+    ----------
+    probabilities, targets, masks
+        Per file, ``(frame, class)`` arrays: model probabilities, reference labels and where
+        the reference is known. Binarisation runs file by file; F1 is accumulated over files.
+    classes
+        Classes to tune (others keep the default ``Binarization()``).
+
+    Returns
+    -------
+    dict
+        class name → :class:`Binarization`.
+    """
+    tuned = {}
+    for name in classes:
+        column = CLASSES.index(name)
+        best, best_f1 = Binarization(), -1.0
+        for onset, gap, min_on, min_off in itertools.product(ONSETS, OFFSET_GAPS, MIN_DURATIONS, MIN_DURATIONS):
+            if onset - gap < 0.05:
+                continue
+            candidate = Binarization(float(onset), float(round(onset - gap, 2)), min_on, min_off)
+            predicted = [binarize(p[:, [column]], candidate, classes=[name])[:, 0] for p in probabilities]
+            f1 = frame_f1(np.concatenate([p[m[:, column]] for p, m in zip(predicted, masks)]),
+                          np.concatenate([t[m[:, column], column] for t, m in zip(targets, masks)]))
+            if f1 > best_f1 + 1e-9:
+                best, best_f1 = candidate, f1
+        tuned[name] = best
+    return tuned

@@ -13,13 +13,13 @@ import soundfile as sf
 from proxyseg import __version__
 from proxyseg.atomic import atomic_output, write_json
 from proxyseg.audio import stream
-from proxyseg.batch import Job
 from proxyseg.errors import OutputError
 from proxyseg.explain.explainer import Explainer
 from proxyseg.explain.report import write_report, write_set_report
 from proxyseg.explain.result import SCHEMA, SET_SCHEMA, summarise
 from proxyseg.formats import EXTENSIONS, write_annotation
 from proxyseg.grid import SAMPLE_RATE
+from proxyseg.inputs import Job
 from proxyseg.labels import CLASSES
 from proxyseg.ownership import ForeignMarker, listed_names, read_marker, refuse_foreign
 from proxyseg.segmentation import Segmenter
@@ -195,7 +195,7 @@ def _same_input(marker: dict, path: Path, uri: str) -> bool:
 def outputs_of_runs(outdir: Path) -> Callable[[Path], bool]:
     """Whether a file found while searching an input folder is an output rather than an input: it
     lies inside this run's ``outdir``, or an explanation beside it names it (for
-    :func:`proxyseg.batch.collect`'s ``exclude``)."""
+    :func:`proxyseg.inputs.collect`'s ``exclude``)."""
     root, listed = Path(outdir).resolve(), {}  # each folder's explanation.json read once per search
 
     def is_output(file: Path) -> bool:

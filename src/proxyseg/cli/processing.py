@@ -49,9 +49,10 @@ def _run_batch(task, inputs: tuple[Path, ...], jobs: int, threads: int, overwrit
     Returns the :class:`proxyseg.batch.Report`, the jobs of this run and the number of failures.
     """
     from proxyseg import batch
+    from proxyseg.inputs import collect
     from proxyseg.tasks import outputs_of_runs
 
-    found = batch.collect(inputs, exclude=outputs_of_runs(task.outdir))
+    found = collect(inputs, exclude=outputs_of_runs(task.outdir))
     todo = batch.shard(found.jobs, *shard) if shard else found.jobs
     report = batch.run(task, todo, workers=jobs, overwrite=overwrite, progress=not quiet and len(todo) > 1,
                        label=label, threads=threads)
@@ -125,8 +126,8 @@ def explain(audio: tuple[Path, ...], outdir: Path, model: str, threshold: float,
     file that cannot be read is reported at the end and skipped.
     """
     from proxyseg.artefacts import model_type
-    from proxyseg.batch import LIST_SUFFIXES
     from proxyseg.errors import ModelError
+    from proxyseg.inputs import LIST_SUFFIXES
     from proxyseg.tasks import ExplainTask, claim_summary_folder
 
     if model_type(model) != "proxy_segmenter":  # said once, before any file (the workers load the model)

@@ -4,9 +4,8 @@
 that see their whole input in fixed windows; :class:`OverlapAdd` averages overlapping windows
 (also for the off-the-shelf teachers, see :func:`window_starts` and :func:`taper`).
 
-Chunked inference of frame-local models: memory bounded by the chunk, output equal to the whole.
-
-A model whose output frame ``t`` depends only on input frames ``t - R .. t + R`` (``R`` its
+Chunked inference of frame-local models bounds memory by the chunk, with an output equal to the
+whole file's. A model whose output frame ``t`` depends only on input frames ``t - R .. t + R`` (``R`` its
 receptive field; TCNs with frame-wise normalisation are such models) can run on chunks that
 carry ``R`` frames of true context on each side: the kept centre of each chunk is then exactly
 what the whole file would give, up to floating-point rounding.
