@@ -18,7 +18,7 @@ PACKAGE = Path(proxyseg.__file__).parent
 LAYERS = [
     ("foundation", ["grid", "errors", "text", "limits", "files", "schema", "progress", "workers", "atomic",
                     "ownership"]),
-    ("data", ["audio", "labels", "formats", "metrics", "postprocessing"]),
+    ("data", ["audio", "labels", "formats", "intervals", "metrics", "postprocessing"]),
     ("corpus", ["corpus"]),
     ("models", ["features", "models", "nmf", "artefacts"]),
     ("inference", ["inference", "teachers"]),

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from pyannote.core import Annotation, Segment, Timeline
-from pyannote.core import segment as pyannote_segment
 from pyannote.metrics.base import f_measure
 from pyannote.metrics.detection import (
     DFS_PRECISION_RETRIEVED,
@@ -20,7 +19,7 @@ from pyannote.metrics.detection import (
     DetectionPrecisionRecallFMeasure,
 )
 
-from proxyseg.grid import FRAME_STEP
+from proxyseg import intervals
 from proxyseg.labels import CLASSES, num_frames
 
 _COMPONENTS = (DFS_PRECISION_RETRIEVED, DFS_RECALL_RELEVANT, DFS_RELEVANT_RETRIEVED)
@@ -113,105 +112,6 @@ def default_uem(reference: Annotation) -> Timeline:
     return Timeline([Segment(0.0, end)] if end > 0 else [], uri=reference.uri)
 
 
-# Duration scores are pyannote's DetectionPrecisionRecallFMeasure(collar=0, skip_overlap=False),
-# computed on sorted (start, end) arrays: pyannote's Timeline.co_iter, on which its crop, gaps and
-# scores rest, compares each segment with every earlier one, quadratic in the segments of a file
-# (10^5 segments: hours). The functions below repeat its steps with its rules (segments not longer
-# than pyannote.core's precision are empty; gaps not longer are closed) and add the same floats in
-# the same order, so the figures are pyannote's to the last bit (tests/test_untrusted_annotations.py).
-
-
-def _precision() -> float:
-    # Read when used, as pyannote.core does (Segment.set_precision changes it; proxyseg never does).
-    return pyannote_segment.SEGMENT_PRECISION
-
-
-def _sorted(segments) -> np.ndarray:
-    """``(start, end)`` rows in the order of a pyannote Timeline: by start, then end."""
-    array = np.asarray(segments, dtype=float).reshape(-1, 2)
-    return array[np.lexsort((array[:, 1], array[:, 0]))]
-
-
-def _merge(segments: np.ndarray, tolerance: float) -> np.ndarray:
-    """Union of sorted segments: one joins the previous group when the gap since the group's
-    furthest end is not longer than ``tolerance``."""
-    if len(segments) == 0:
-        return segments
-    furthest = np.maximum.accumulate(segments[:, 1])
-    first = np.flatnonzero(np.concatenate(([True], segments[1:, 0] - furthest[:-1] > tolerance)))
-    last = np.append(first[1:] - 1, len(segments) - 1)
-    return np.column_stack((segments[first, 0], furthest[last]))
-
-
-def _support(segments: np.ndarray) -> np.ndarray:
-    """``Timeline.support()`` of sorted non-empty segments."""
-    return _merge(segments, _precision())
-
-
-def _overlapped(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each segment of ``first``, the range ``[low, high)`` of the segments of ``second``
-    (disjoint and sorted) that it overlaps."""
-    low = np.searchsorted(second[:, 1], first[:, 0], side="right")
-    high = np.searchsorted(second[:, 0], first[:, 1], side="left")
-    return low, np.maximum(high, low)
-
-
-def _pairs(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Indices ``(i, j)`` of the overlapping segments of two disjoint sorted sets, ordered by ``i``
-    then ``j`` as ``Timeline.co_iter`` yields them: at most ``len(first) + len(second)`` pairs."""
-    low, high = _overlapped(first, second)
-    counts = high - low
-    rows = np.repeat(np.arange(len(first)), counts)
-    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    return rows, np.repeat(low, counts) + offsets
-
-
-def _intersections(first: np.ndarray, second: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
-    """The non-empty ``first[row] & second[column]`` of each pair."""
-    starts = np.maximum(first[rows, 0], second[columns, 0])
-    ends = np.minimum(first[rows, 1], second[columns, 1])
-    kept = ends - starts > _precision()
-    return np.column_stack((starts[kept], ends[kept]))
-
-
-def _crop(segments: np.ndarray, uem: np.ndarray) -> np.ndarray:
-    """``Annotation.crop(uem, mode="intersection").get_timeline().support()``.
-
-    A segment spanning many UEM segments would make as many pieces: only the pieces at both ends
-    of its run are cut; the UEM segments strictly inside a run are pieces whole, counted once
-    however many segments span them, so that the work follows ``len(segments) + len(uem)``.
-    """
-    low, high = _overlapped(segments, uem)
-    spanning = np.flatnonzero(high > low)
-    rows = np.concatenate((spanning, spanning))
-    cut = _intersections(segments, uem, rows, np.concatenate((low[spanning], high[spanning] - 1)))
-    inside = high - low > 2
-    covered = np.zeros(len(uem) + 1, dtype=np.int64)
-    np.add.at(covered, low[inside] + 1, 1)
-    np.add.at(covered, high[inside] - 1, -1)
-    whole = uem[np.cumsum(covered)[:-1] > 0]
-    return _support(_sorted(np.concatenate((cut, whole))))
-
-
-def _gaps(support: np.ndarray, uem: np.ndarray) -> np.ndarray:
-    """``Timeline.gaps(support=uem)`` of a support lying inside ``uem`` (also a support).
-
-    In each UEM segment the gaps run from its start or a segment's end to the next segment's
-    start or its end; these bounds, sorted, pair up as they follow each other.
-    """
-    starts = np.sort(np.concatenate((uem[:, 0], support[:, 1])))
-    ends = np.sort(np.concatenate((support[:, 0], uem[:, 1])))
-    kept = ends - starts > _precision()
-    return np.column_stack((starts[kept], ends[kept]))
-
-
-def _overlap(first: np.ndarray, second: np.ndarray) -> float:
-    """``sum((a & b).duration for a, b in first.co_iter(second))``, added in that order."""
-    durations = _intersections(first, second, *_pairs(first, second))
-    # cumsum adds one after the other, as pyannote's loop (np.sum adds pairwise).
-    return float(np.cumsum(durations[:, 1] - durations[:, 0])[-1]) if len(durations) else 0.0
-
-
 def _duration_components(reference: np.ndarray, hypothesis: np.ndarray, uem: np.ndarray) -> dict[str, float]:
     """``DetectionPrecisionRecallFMeasure.compute_components`` (collar 0) of one file and class.
 
@@ -222,10 +122,10 @@ def _duration_components(reference: np.ndarray, hypothesis: np.ndarray, uem: np.
     uem : np.ndarray, shape (segment, 2)
         Support of the evaluated regions.
     """
-    reference, hypothesis = _crop(reference, uem), _crop(hypothesis, uem)
-    true_positive = _overlap(reference, hypothesis)
-    false_positive = _overlap(_gaps(reference, uem), hypothesis)
-    false_negative = _overlap(reference, _gaps(hypothesis, uem))
+    reference, hypothesis = intervals.crop(reference, uem), intervals.crop(hypothesis, uem)
+    true_positive = intervals.overlap(reference, hypothesis)
+    false_positive = intervals.overlap(intervals.gaps(reference, uem), hypothesis)
+    false_negative = intervals.overlap(reference, intervals.gaps(hypothesis, uem))
     return {
         DFS_PRECISION_RETRIEVED: true_positive + false_positive,
         DFS_RECALL_RELEVANT: true_positive + false_negative,
@@ -233,37 +133,13 @@ def _duration_components(reference: np.ndarray, hypothesis: np.ndarray, uem: np.
     }
 
 
-def _first_frames(times: np.ndarray, count: int) -> np.ndarray:
-    """Index of the first of ``count`` label frames whose centre is at or after each time
-    (``count`` if none): ``np.searchsorted((np.arange(count) + 0.5) * FRAME_STEP, times)``, the
-    rule of :func:`proxyseg.labels.annotation_to_frames`, without the array of centres."""
-    guess = np.clip(np.floor(times / FRAME_STEP - 0.5) + 1, 0, count).astype(np.int64)
-    # The division may land a frame off the float comparison of centres that defines the rule.
-    while True:
-        down = (guess > 0) & ((guess - 1 + 0.5) * FRAME_STEP >= times)
-        up = (guess < count) & ((guess + 0.5) * FRAME_STEP < times)
-        if not (down.any() or up.any()):
-            return guess
-        guess = guess - down + up
-
-
-def _frames_in_all(*runs: np.ndarray) -> int:
-    """Number of frames inside every one of the sets, each given as ``[first, last)`` index runs."""
-    # Overlapping runs of one set are merged first, so that the depth below counts sets.
-    merged = [_merge(run[np.argsort(run[:, 0], kind="stable")], 0) for run in runs]
-    bounds = np.concatenate([run.ravel() for run in merged])
-    steps = np.concatenate([np.tile([1, -1], len(run)) for run in merged])
-    order = np.argsort(bounds, kind="stable")
-    depth = np.cumsum(steps[order])
-    return int(np.diff(bounds[order])[depth[:-1] == len(runs)].sum())
-
-
 def _frame_counts(reference: np.ndarray, hypothesis: np.ndarray, uem: np.ndarray, count: int) -> np.ndarray:
     """True positive, retrieved and relevant frames (see :func:`_counts`) among the first ``count``
     frames whose centre lies inside ``uem``, in memory that follows the number of segments."""
-    reference, hypothesis, uem = (_first_frames(segments, count) for segments in (reference, hypothesis, uem))
+    reference, hypothesis, uem = (intervals.first_frames(segments, count) for segments in (reference, hypothesis, uem))
     return np.array([
-        _frames_in_all(reference, hypothesis, uem), _frames_in_all(hypothesis, uem), _frames_in_all(reference, uem)
+        intervals.frames_in_all(reference, hypothesis, uem), intervals.frames_in_all(hypothesis, uem),
+        intervals.frames_in_all(reference, uem),
     ], dtype=np.int64)
 
 
@@ -272,7 +148,7 @@ def _by_label(annotation: Annotation) -> dict[str, np.ndarray]:
     segments: dict[str, list[tuple[float, float]]] = {}
     for segment, _, label in annotation.itertracks(yield_label=True):
         segments.setdefault(label, []).append((segment.start, segment.end))
-    return {label: _sorted(pairs) for label, pairs in segments.items()}
+    return {label: intervals.ordered(pairs) for label, pairs in segments.items()}
 
 
 def detection_scores(
@@ -327,7 +203,7 @@ def detection_scores(
         uem = uems.get(uri)
         # Supported, so that overlapping UEM lines are not counted twice.
         uem = default_uem(reference) if uem is None else uem
-        uem = _support(_sorted([(segment.start, segment.end) for segment in uem]))
+        uem = intervals.support(intervals.ordered([(segment.start, segment.end) for segment in uem]))
         frames = num_frames(uem[-1, 1]) if len(uem) else 0
         references_of, hypotheses_of = _by_label(reference), _by_label(hypothesis)
         for label in scored:
