@@ -322,7 +322,7 @@ def test_save_failure_removes_temporary_and_keeps_old_file(tmp_path, monkeypatch
     def refuse(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(audio.os, "replace", refuse)
+    monkeypatch.setattr(os, "replace", refuse)
     with pytest.raises(OSError, match="disk full"):
         audio.save(path, noise(2_000))
     assert os.listdir(tmp_path) == ["out.wav"]

@@ -1,26 +1,12 @@
-"""Reading and writing audio files.
-
-Every waveform inside proxyseg is float32 mono at :data:`SAMPLE_RATE`. This module turns
-any file libsndfile decodes into that form, block by block so memory does not grow with
-the file, and every way a file can be unusable into a :mod:`proxyseg.errors` type.
-
-MP3 files are decoded with dr_mp3 (through miniaudio), which reads every frame, and everything
-else with libsndfile. A file that decodes only in part (truncated, or with damaged stretches the
-decoder skips) is used for what decodes, with one :class:`~proxyseg.errors.DamagedAudioWarning`
-saying so: the signs are libsndfile's own log of the file (chunk sizes beyond the file's end, Ogg
-holes), libmpg123's complaints about an MP3 header, and fewer samples decoded than announced.
-"""
+"""Reading audio: a file's description, its samples block by block, or all at once, as float32 mono at 16 kHz."""
 
 from __future__ import annotations
 
-import io
 import math
 import os
-import re
 import stat
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,9 +14,9 @@ import miniaudio
 import numpy as np
 import soundfile as sf
 import soxr
-from wurlitzer import pipes
 
-from proxyseg.atomic import atomic_output
+from proxyseg.audio.diagnostics import (BYTES_PER_SAMPLE, DECODER_COMPLAINT, NEGLIGIBLE_SECONDS, damage_in_log,
+                                        decoder_messages, first_match, message, openable, undecodable)
 from proxyseg.errors import (
     AudioError,
     AudioFormatError,
@@ -42,35 +28,14 @@ from proxyseg.errors import (
 )
 from proxyseg.grid import SAMPLE_RATE
 
-
 #: File suffixes taken as audio when a folder is searched (what libsndfile reads).
 AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au", ".caf", ".w64"})
 
-# Extensions whose files libsndfile can decode; an unreadable file with one of them is
-# corrupt, any other unreadable file is simply not audio we know about.
-_COMMON_EXTENSIONS = ("wav", "flac", "ogg", "mp3")
-_KNOWN_EXTENSIONS = frozenset(
-    [name.lower() for name in sf.available_formats()]
-    + ["ogg", "oga", "opus", "mp3", "aif", "aiff", "wav", "flac"]
-)
+
 # Suffixes of samples without a header: libsndfile would need their rate and encoding from us.
 _HEADERLESS_SUFFIXES = frozenset({".raw", ".pcm"})
-# Suffixes whose container name differs from the suffix itself.
-_FORMAT_ALIASES = {"aif": "AIFF", "oga": "OGG"}
-# Sizes in libsndfile's log of a WAV, AIFF, AU or W64 file that the file's length contradicts (of
-# the whole file or of its audio chunk: "data : 128000 (should be 63978)"), and an Ogg stream with
-# pages skipped, a hole, or cut short.
-_SIZE_IN_LOG = re.compile(r"^\s*(?:RIFF|RIFX|riff|FORM|data|SSND|Data Size)\s*:\s*(\d+) \(should be (\d+)\)",
-                          re.MULTILINE)
-_OGG_DAMAGE_IN_LOG = re.compile(r"^Ogg.*(?:Corrupted|\bhole\b|lacks an end-of-stream|Junk after).*$", re.MULTILINE)
-_BYTES_PER_SAMPLE = {"PCM_S8": 1, "PCM_U8": 1, "ULAW": 1, "ALAW": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4,
-                     "FLOAT": 4, "DOUBLE": 8}
-# What libmpg123 prints on stderr about a damaged stream ("Note: Illegal Audio-MPEG-Header ...",
-# "Warning: Xing stream size off ...", "[src/libmpg123/layer3.c:...] error: dequantization failed!").
-_DECODER_COMPLAINT = re.compile(r"^\s*(?:Note|Warning|\[[^]\n]*\] \w+):\s*(.+)$", re.MULTILINE)
-# Missing audio shorter than half a 20 ms frame cannot change a segmentation: not reported (some
-# WAV writers miscount a few bytes).
-_NEGLIGIBLE_SECONDS = 0.01
+
+
 #: Largest sample magnitude taken (60 dB above full scale): floating-point audio is on the [-1, 1]
 #: scale, and much larger samples are integers stored as floats or garbage, not sound to segment.
 MAX_AMPLITUDE = 1000.0
@@ -145,20 +110,20 @@ def info(path: str | Path) -> AudioInfo:
         raise AudioFormatError(path, "headerless samples: their rate and encoding are unknown; convert the file "
                                      "to WAV or FLAC")
     try:
-        with _decoder_messages() as complaints, _openable(path) as name:
+        with decoder_messages() as complaints, openable(path) as name:
             header = sf.info(name)
     except sf.LibsndfileError as error:
-        raise _undecodable(path, _message(error)) from error
+        raise undecodable(path, message(error)) from error
     if header.format == "RAW":
         # libsndfile's last resort for a header it does not recognise: a guess, not a decoding.
-        raise _undecodable(path, "header not recognised")
+        raise undecodable(path, "header not recognised")
     rate, channels, frames = header.samplerate, header.channels, header.frames
     if header.format == "MP3":
         rate, channels, frames = _mp3_layout(path)
     if frames <= 0:
         raise EmptyAudioError(path, "contains no audio samples")
-    bytes_per_second = rate * channels * _BYTES_PER_SAMPLE.get(header.subtype, 1)
-    damage = _first(_DECODER_COMPLAINT, complaints.getvalue()) or _damage_in_log(header.extra_info, bytes_per_second)
+    bytes_per_second = rate * channels * BYTES_PER_SAMPLE.get(header.subtype, 1)
+    damage = first_match(DECODER_COMPLAINT, complaints.getvalue()) or damage_in_log(header.extra_info, bytes_per_second)
     return AudioInfo(path, rate, channels, frames, header.format, header.subtype, damage)
 
 
@@ -239,7 +204,7 @@ def _blocks(described: AudioInfo, sample_rate: int, block_frames: int) -> Iterat
         if len(tail):
             yield tail
     signs = [described.damage]
-    if described.num_samples - decoded > _NEGLIGIBLE_SECONDS * described.sample_rate:
+    if described.num_samples - decoded > NEGLIGIBLE_SECONDS * described.sample_rate:
         signs.append(f"its header announces {described.duration:.3f} s")
     if signs := [sign for sign in signs if sign]:
         warnings.warn(DamagedAudioWarning(path, f"damaged or truncated ({'; '.join(signs)}); the "
@@ -254,7 +219,7 @@ def _decoded(described: AudioInfo, block_frames: int) -> Iterator[np.ndarray]:
         # libsndfile stops at the length it estimates from the first frame when a variable-bitrate
         # file has no Xing header (3 s of a 21 s file in a test); dr_mp3 decodes every frame.
         try:
-            with _openable(path) as name:
+            with openable(path) as name:
                 for chunk in miniaudio.stream_file(name, miniaudio.SampleFormat.FLOAT32, described.channels,
                                                    described.sample_rate, block_frames):
                     yield np.frombuffer(chunk, dtype=np.float32).reshape(-1, described.channels)
@@ -262,22 +227,22 @@ def _decoded(described: AudioInfo, block_frames: int) -> Iterator[np.ndarray]:
             raise CorruptAudioError(path, f"decoding failed: {error}") from error
         return
     try:
-        with _openable(path) as name, sf.SoundFile(name) as audio:
+        with openable(path) as name, sf.SoundFile(name) as audio:
             # Until libsndfile returns nothing (it stops at its header's count, exact for these formats).
             while len(data := audio.read(block_frames, dtype="float32", always_2d=True)):
                 yield data
     except sf.LibsndfileError as error:
-        raise CorruptAudioError(path, f"decoding failed: {_message(error)}") from error
+        raise CorruptAudioError(path, f"decoding failed: {message(error)}") from error
 
 
 def _mp3_layout(path: Path) -> tuple[int, int, int]:
     """``(sample_rate, channels, frames)`` of an MP3 file as dr_mp3 finds them: the Xing header's
     count, or every frame counted (libsndfile estimates from the first frame without a Xing header)."""
     try:
-        with _openable(path) as name:
+        with openable(path) as name:
             found = miniaudio.mp3_get_file_info(name)
     except miniaudio.MiniaudioError as error:
-        raise _undecodable(path, str(error) or type(error).__name__) from error
+        raise undecodable(path, str(error) or type(error).__name__) from error
     return found.sample_rate, found.nchannels, found.num_frames
 
 
@@ -349,108 +314,3 @@ def load(
     if not blocks:
         return np.zeros(0, dtype=np.float32)
     return np.concatenate(blocks)
-
-
-def save(
-    path: str | Path,
-    waveform: np.ndarray,
-    sample_rate: int = SAMPLE_RATE,
-    *,
-    subtype: str = "PCM_16",
-) -> None:
-    """Write a mono waveform atomically, creating the parent directory.
-
-    The file is written under a hidden temporary name beside ``path`` then renamed, so
-    no reader sees a half-written file and a failure leaves nothing behind. libsndfile
-    clips samples outside [-1, 1] for PCM subtypes.
-
-    Parameters
-    ----------
-    path
-        Destination; its suffix selects the format (WAV when there is none).
-    waveform
-        Floating-point samples, shape ``(samples,)``.
-    sample_rate
-        Sample rate of ``waveform``, in Hz.
-    subtype
-        libsndfile encoding. The default ``"PCM_16"`` is replaced by the format's own
-        default for formats that have no such encoding, such as OGG and MP3.
-
-    Raises
-    ------
-    ValueError
-        If ``waveform`` is not a 1-D floating-point array, or the suffix or subtype is
-        not one libsndfile can write.
-    OSError
-        If the file or its parent directory cannot be created.
-    """
-    path = Path(path)
-    waveform = np.asarray(waveform)
-    if waveform.ndim != 1 or not np.issubdtype(waveform.dtype, np.floating):
-        raise ValueError(
-            f"waveform must be a 1-D float array, got {waveform.dtype} {waveform.shape}"
-        )
-    suffix = path.suffix.lower().lstrip(".")
-    container = _FORMAT_ALIASES.get(suffix, suffix.upper() or "WAV")
-    if container not in sf.available_formats():
-        raise ValueError(f"{path}: cannot write audio with suffix {path.suffix!r}")
-    if subtype == "PCM_16" and not sf.check_format(container, subtype):
-        subtype = sf.default_subtype(container)
-
-    with atomic_output(path) as partial:
-        sf.write(str(partial), waveform, sample_rate, subtype=subtype, format=container)
-
-
-@contextmanager
-def _openable(path: Path) -> Iterator[str]:
-    """A name of ``path`` that the decoders can open: itself, or, when it is not valid UTF-8 (the
-    decoders encode names strictly), the open file's name under ``/proc/self/fd``."""
-    name = str(path)
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        descriptor = os.open(path, os.O_RDONLY)
-        try:
-            yield f"/proc/self/fd/{descriptor}"
-        finally:
-            os.close(descriptor)
-        return
-    yield name
-
-
-def _undecodable(path: Path, reason: str) -> AudioError:
-    extension = path.suffix.lower().lstrip(".")
-    if extension in _KNOWN_EXTENSIONS:
-        return CorruptAudioError(path, f"cannot be decoded as {extension.upper()}: {reason}")
-    others = sorted(_KNOWN_EXTENSIONS.difference(_COMMON_EXTENSIONS))
-    readable = ", ".join([*_COMMON_EXTENSIONS, *others])
-    return AudioFormatError(path, f"unknown audio format; readable formats: {readable}")
-
-
-@contextmanager
-def _decoder_messages() -> Iterator[io.StringIO]:
-    """What libsndfile prints on the process's stderr meanwhile (libmpg123, which it uses to read
-    MP3 headers, reports damaged streams there): one warning instead of C library chatter."""
-    with pipes(stdout=None, stderr=io.StringIO()) as (_, captured):
-        yield captured
-
-
-def _damage_in_log(log: str, bytes_per_second: int) -> str | None:
-    """The first line of libsndfile's ``log`` of a file saying that part of its audio is missing: a
-    size stated in the header beyond what the file holds by more than :data:`_NEGLIGIBLE_SECONDS`,
-    or a damaged Ogg stream."""
-    for match in _SIZE_IN_LOG.finditer(log):
-        stated, held = int(match.group(1)), int(match.group(2))
-        if stated - held > _NEGLIGIBLE_SECONDS * bytes_per_second:
-            return " ".join(match.group(0).split())
-    return _first(_OGG_DAMAGE_IN_LOG, log, 0)
-
-
-def _first(pattern: re.Pattern, text: str, group: int = 1) -> str | None:
-    """The ``group`` of ``pattern``'s first match in ``text``, whitespace collapsed."""
-    match = pattern.search(text)
-    return " ".join(match.group(group).split()) if match else None
-
-
-def _message(error: sf.LibsndfileError) -> str:
-    return str(getattr(error, "error_string", error)).rstrip(".")
