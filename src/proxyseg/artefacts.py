@@ -72,14 +72,14 @@ class _Anything(Rule):
         pass
 
 
-_HYSTERESIS = Fields({name: Number(0.0, 1.0) for name in ("onset", "offset")}
+_BINARIZATION = Fields({name: Number(0.0, 1.0) for name in ("onset", "offset")}
                      | {name: Number(0.0, 3600.0) for name in ("min_duration_on", "min_duration_off")})
 #: What ``config.json`` may hold (``arguments``: see each model class's ``ARGUMENTS``).
 _CONFIG = Fields({
     "type": Text(100),
     "arguments": MapOf(Text(100), _Anything()),
     "classes": ListOf(Choice(CLASSES), shortest=1, longest=len(CLASSES), unique=True),
-    "binarization": MapOf(Choice(CLASSES), _HYSTERESIS),
+    "binarization": MapOf(Choice(CLASSES), _BINARIZATION),
     "specification": Fields({"sample_rate": Integer(1, 10**6), "hop_length": Integer(1, 10**6),
                              "win_length": Integer(1, 10**6), "chunk_duration": Number(0.025, 3600.0),
                              "proxyseg_version": Text(100), "features": Text(100), "teacher": Text(1000)}),

@@ -251,7 +251,7 @@ def fidelity(
     """How faithfully a proxy reproduces its teacher, per class, accumulated over files.
 
     A frame is active when its probability is above ``threshold`` (as the ``onset`` of
-    :class:`proxyseg.labels.Binarization`). F1 treats the teacher's decisions as the
+    :class:`proxyseg.postprocessing.Binarization`). F1 treats the teacher's decisions as the
     reference, with pyannote's conventions for empty sets (both never active: F1 = 1).
 
     Parameters
