@@ -6,9 +6,9 @@ so a long file processed in chunks with enough context equals the whole file at 
 
 The network runs frame-major, on ``(batch, frames, channels)``: its 1×1 convolutions are then
 matrix products and its norms layer norms over the last dimension, with no transposed copies in
-between: the teacher's TCN runs 2.5 times faster on one CPU thread than in the channel-major
-layout of ``nn.Conv1d`` (docs/speed.md). The weights keep the shapes and names of ``nn.Conv1d``,
-as saved models have them.
+between, which made the channel-major layout of ``nn.Conv1d`` spend about a quarter of its time
+copying (docs/speed.md, "Where the time goes"). The weights keep the shapes and names of
+``nn.Conv1d``, as saved models have them.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ class TCNSegmenter(nn.Module):
         whose shape changes with the input level (quiet recordings sit in its linear part).
 
     Every argument is checked against :attr:`ARGUMENTS`, and their product against the limits of
-    :mod:`proxyseg.schema`, before anything is built: a ``ValueError`` names the one that
+    :mod:`proxyseg.models.size`, before anything is built: a ``ValueError`` names the one that
     is out of range.
 
     The input normalisation is a batch norm over feature bins, whose statistics are those of
