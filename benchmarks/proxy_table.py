@@ -95,8 +95,8 @@ def train_all(corpus: Path, teacher: str, work: Path, epochs: int, jobs: int) ->
         with open(work / f"{output.name}.log", "w") as log:
             subprocess.run(command, check=True, stdout=log, stderr=subprocess.STDOUT, env=environment)
 
-    # The teacher's outputs (with its hidden features) once, for every proxy.
-    outputs = TeacherOutputs(load_teacher(teacher), teacher, work / "teacher-outputs", hidden=True)
+    # The teacher's outputs (with its embedding) once, for every proxy.
+    outputs = TeacherOutputs(load_teacher(teacher), teacher, work / "teacher-outputs", embedding=True)
     for files in audio_splits(corpus).values():
         for uri, path in files:
             outputs(uri, load(path))
@@ -140,7 +140,7 @@ def score_model(loaded, teacher: dict, test: TestSet) -> dict:
         probabilities[uri] = output.probabilities
         if loaded.type == "proxy_segmenter":
             with torch.inference_mode():
-                estimate = loaded.model.reconstruct(torch.from_numpy(output.hidden)[None])[0].numpy()
+                estimate = loaded.model.reconstruct(torch.from_numpy(output.embedding.T)[None])[0].numpy()
             target = test.spectrograms[uri]  # (freq, frame)
             error, power = (target - estimate) ** 2, target**2
             squared_error += [error.sum(), error[high:].sum()]

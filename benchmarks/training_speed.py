@@ -8,7 +8,7 @@ Usage::
 A step is what ``proxyseg train`` repeats: the forward pass of a batch of ``--batch-size`` 4 s
 chunks, the loss, the backward pass and Adam's update, through the Lightning modules of
 :mod:`proxyseg.training` (``SegmentationTraining`` for the paper's teacher,
-``DistillationTraining`` for the shipped proxy's architecture, on the teacher's hidden features
+``DistillationTraining`` for the shipped proxy's architecture, on the teacher's embedding
 with a 128-atom dictionary). The audio is noise and the targets random: the cost of a step does
 not depend on them. Each thread count runs in a process of its own (this script again, with
 ``--only``), one warm-up step then ``--steps`` timed ones; the table gives the median wall time

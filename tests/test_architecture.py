@@ -17,7 +17,7 @@ PACKAGE = Path(proxyseg.__file__).parent
 #: Bottom to top, as docs/architecture.md gives them: a module may import its own layer and those below.
 LAYERS = [
     ("foundation", ["grid", "errors", "text", "limits", "files", "schema", "progress", "workers", "atomic",
-                    "ownership"]),
+                    "ownership", "model_files"]),
     ("data", ["audio", "labels", "formats", "intervals", "metrics", "postprocessing"]),
     ("corpus", ["corpus"]),
     ("models", ["features", "models", "nmf", "artefacts"]),

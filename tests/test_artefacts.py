@@ -30,6 +30,25 @@ def test_round_trip_keeps_weights_classes_and_thresholds(saved):
     assert config["specification"]["hop_length"] == 320
 
 
+def test_a_model_saved_under_the_old_argument_names_loads(tmp_path):
+    """Directories written before ``hidden`` became ``channels`` and ``dictionary`` ``dictionary_mode``."""
+    from proxyseg.models.proxy import ProxySegmenter
+
+    model = ProxySegmenter(features="teacher", rank=8, channels=16, repeats=1, teacher={"channels": 8, "repeats": 1})
+    save_model(tmp_path / "old", model)
+    config = json.loads((tmp_path / "old" / "config.json").read_text())
+    arguments = config["arguments"]
+    arguments["hidden"], arguments["dictionary"] = arguments.pop("channels"), arguments.pop("dictionary_mode")
+    arguments["teacher"]["hidden"] = arguments["teacher"].pop("channels")
+    (tmp_path / "old" / "config.json").write_text(json.dumps(config))
+    loaded = load_model(tmp_path / "old")
+    assert loaded.model.get_config() == model.get_config()
+    arguments["channels"] = 16
+    (tmp_path / "old" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelError, match="arguments.hidden is the old name of arguments.channels"):
+        load_model(tmp_path / "old")
+
+
 def test_a_directory_with_a_pickle_is_refused(saved):
     directory, _ = saved
     torch.save({"a": 1}, directory / "extra.pt")

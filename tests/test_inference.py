@@ -33,7 +33,7 @@ def test_sliding_inference_equals_the_whole_for_any_chunk(chunk_frames):
     with torch.inference_mode():
         whole = model(torch.from_numpy(waveform)[None])
     chunked = SlidingInference(model, model.receptive_field, chunk_frames)(waveform)
-    for name in ("logits", "hidden"):
+    for name in ("logits", "embedding"):
         assert np.abs(chunked[name] - whole[name][0].numpy()).max() < 1e-4
 
 

@@ -73,15 +73,15 @@ def test_the_proxy_loss_weights_its_terms():
 def _one_step(model: ProxySegmenter) -> None:
     optimiser = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=0.1)
     waveform = torch.randn(2, 16000)
-    hidden = model(waveform)["hidden"]
-    loss = ((model.reconstruct(hidden) - model.spectrogram(waveform)) ** 2).mean()
+    activations = model(waveform)["activations"]
+    loss = ((model.reconstruct(activations) - model.spectrogram(waveform)) ** 2).mean()
     loss.backward()
     optimiser.step()
 
 
 def test_a_joint_dictionary_learns_but_stays_non_negative_with_unit_columns():
     torch.manual_seed(0)
-    model = ProxySegmenter(rank=RANK, dictionary="joint", repeats=1)
+    model = ProxySegmenter(rank=RANK, dictionary_mode="joint", repeats=1)
     before = model.dictionary.detach().clone()
     _one_step(model)
     after = model.dictionary.detach()
@@ -112,9 +112,10 @@ def test_chunked_inference_of_a_proxy_equals_the_whole_file(features):
     waveform = np.random.default_rng(0).standard_normal(16000 * 3).astype(np.float32)
     with torch.inference_mode():
         whole = model(torch.from_numpy(waveform)[None])
-    chunked = SlidingInference(model, model.receptive_field, chunk_frames=30)(waveform)
-    for name in ("logits", "hidden"):
-        np.testing.assert_allclose(chunked[name], whole[name][0].numpy(), atol=1e-4)
+    frame_major = lambda outputs: {"logits": outputs["logits"], "activations": outputs["activations"].transpose(1, 2)}
+    chunked = SlidingInference(model, model.receptive_field, chunk_frames=30, transform=frame_major)(waveform)
+    for name, value in frame_major(whole).items():
+        np.testing.assert_allclose(chunked[name], value[0].numpy(), atol=1e-4)
 
 
 def test_a_tiny_proxy_fits_its_teacher_on_a_batch():
@@ -128,7 +129,7 @@ def test_a_tiny_proxy_fits_its_teacher_on_a_batch():
     for _ in range(100):
         outputs = model(waveform)
         terms = proxy_loss(outputs["logits"], teacher, torch.tensor(True), model.spectrogram(waveform),
-                           model.reconstruct(outputs["hidden"]), outputs["hidden"])
+                           model.reconstruct(outputs["activations"]), outputs["activations"])
         optimiser.zero_grad()
         terms["loss"].backward()
         optimiser.step()
@@ -203,13 +204,13 @@ def test_teacher_outputs_are_cached_per_teacher(tmp_path, monkeypatch):
 
     monkeypatch.setattr(proxy_training, "_identity", lambda reference: str(reference))
     teacher, waveform = _CountingTeacher(), np.zeros(16000, dtype=np.float32)
-    first, _ = TeacherOutputs(teacher, "a", tmp_path, hidden=False)("dir/file", waveform)
-    again, _ = TeacherOutputs(teacher, "a", tmp_path, hidden=False)("dir/file", waveform)
+    first, _ = TeacherOutputs(teacher, "a", tmp_path, embedding=False)("dir/file", waveform)
+    again, _ = TeacherOutputs(teacher, "a", tmp_path, embedding=False)("dir/file", waveform)
     assert teacher.calls == 1 and np.array_equal(first, again)
-    TeacherOutputs(teacher, "b", tmp_path, hidden=False)("dir/file", waveform)  # another teacher: recomputed
+    TeacherOutputs(teacher, "b", tmp_path, embedding=False)("dir/file", waveform)  # another teacher: recomputed
     assert teacher.calls == 2
-    with pytest.raises(ModelError, match="no hidden features"):
-        TeacherOutputs(teacher, "c", tmp_path, hidden=True)("other", waveform)
+    with pytest.raises(ModelError, match="no embedding"):
+        TeacherOutputs(teacher, "c", tmp_path, embedding=True)("other", waveform)
 
 
 def test_an_off_the_shelf_teacher_on_a_plain_folder_distils_its_classes_only(tiny_corpus, dictionary_dir, tmp_path):
@@ -276,7 +277,7 @@ def test_a_proxy_on_wavlm_features_trains_and_loads(tiny_corpus, dictionary_dir,
     assert loaded.model.receptive_field is None  # runs in windows, as the WavLM teacher
     output = Inference(loaded).predict(np.random.default_rng(0).standard_normal(16000 * 9).astype(np.float32) * 0.1)
     assert output.probabilities.shape == (num_feature_frames(16000 * 9), 4)
-    assert output.hidden.shape == (num_feature_frames(16000 * 9), RANK) and np.all(output.hidden >= 0)
+    assert output.embedding.shape == (num_feature_frames(16000 * 9), RANK) and np.all(output.embedding >= 0)
 
 
 def test_a_teacher_on_wavlm_features_is_distilled_and_carried_whole(tiny_corpus, dictionary_dir, tmp_path):

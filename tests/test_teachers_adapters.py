@@ -91,7 +91,7 @@ def _check_output(output, teacher, num_samples: int) -> None:
     probabilities = output.probabilities  # (frame, class)
     assert probabilities.shape == (num_feature_frames(num_samples), len(CLASSES))
     assert probabilities.dtype == np.float32
-    assert output.classes == teacher.classes and output.hidden is None
+    assert output.classes == teacher.classes and output.embedding is None
     assert np.all((probabilities >= 0) & (probabilities <= 1))
     assert not probabilities[:, ~output.class_mask].any()
 

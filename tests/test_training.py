@@ -39,7 +39,7 @@ def test_a_tiny_teacher_trains_saves_and_loads(trained):
     teacher = Inference(loaded)
     output = teacher.predict(np.zeros(16000 * 3, dtype=np.float32))
     assert output.probabilities.shape == (num_feature_frames(48000), 4)
-    assert output.hidden.shape == (num_feature_frames(48000), 64)
+    assert output.embedding.shape == (num_feature_frames(48000), 64)
 
 
 def test_the_teacher_can_fit_a_batch(tiny_corpus):
@@ -81,7 +81,7 @@ def test_chunked_inference_equals_whole_file(trained):
     whole = Inference(loaded, chunk_frames=100_000).predict(waveform)
     chunked = Inference(loaded, chunk_frames=37).predict(waveform)
     assert np.abs(whole.probabilities - chunked.probabilities).max() < 1e-4
-    assert np.abs(whole.hidden - chunked.hidden).max() < 1e-4
+    assert np.abs(whole.embedding - chunked.embedding).max() < 1e-4
 
 
 def test_masked_classes_do_not_contribute_to_the_loss():

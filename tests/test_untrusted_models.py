@@ -85,7 +85,7 @@ def _refused_without_hanging(kind: str, directory: Path, *words: str) -> None:
 # Rule 1: every number is checked for type and range before anything is allocated.
 
 @pytest.mark.parametrize("field, value", [
-    ("blocks", 10_000_000), ("repeats", 10_000_000), ("hidden", 10**9), ("bottleneck", 10**9),
+    ("blocks", 10_000_000), ("repeats", 10_000_000), ("channels", 10**9), ("bottleneck", 10**9),
     ("kernel_size", 1_000_001), ("n_mels", 10**9),
 ])
 def test_case1_a_huge_size_argument_is_refused_naming_the_file_and_field(teacher_dir, field, value):
@@ -105,12 +105,12 @@ def test_case1_a_huge_argument_of_the_proxys_teacher_is_refused(proxy_dir):
 
 
 def test_case1_arguments_each_in_range_but_too_many_weights_together_are_refused(teacher_dir):
-    _change(teacher_dir, lambda c: c["arguments"].update(hidden=4096, bottleneck=2048, blocks=8, repeats=64))
+    _change(teacher_dir, lambda c: c["arguments"].update(channels=4096, bottleneck=2048, blocks=8, repeats=64))
     _refused(lambda: load_model(teacher_dir), "config.json", f"more than the {MAX_PARAMETERS:,} allowed")
 
 
 def test_case1_a_context_too_long_for_inference_is_refused(teacher_dir):
-    _change(teacher_dir, lambda c: c["arguments"].update(hidden=8, bottleneck=8, kernel_size=63, blocks=16, repeats=64))
+    _change(teacher_dir, lambda c: c["arguments"].update(channels=8, bottleneck=8, kernel_size=63, blocks=16, repeats=64))
     _refused(lambda: load_model(teacher_dir), "config.json", "context")
 
 
@@ -150,8 +150,8 @@ def loading_memory_kb(folders: list[str], shipped: str, timeout: float = 300) ->
 def test_case1_huge_arguments_are_refused_in_bounded_memory(tmp_path):
     """Measured in a subprocess: its peak memory grows by less than 200 MB over all the cases."""
     folders = []
-    for index, change in enumerate([{"blocks": 10_000_000}, {"hidden": 10**9}, {"n_mels": 10**9, "features": "logmel"},
-                                    {"hidden": 4096, "bottleneck": 2048, "blocks": 8, "repeats": 64}]):
+    for index, change in enumerate([{"blocks": 10_000_000}, {"channels": 10**9}, {"n_mels": 10**9, "features": "logmel"},
+                                    {"channels": 4096, "bottleneck": 2048, "blocks": 8, "repeats": 64}]):
         folder = Path(shutil.copytree(PRETRAINED_DIR / "teacher", tmp_path / str(index)))
         folders.append(str(_change(folder, lambda c: c["arguments"].update(change))))
     assert loading_memory_kb(folders, "teacher") < 200_000

@@ -27,14 +27,9 @@ from __future__ import annotations
 import copy
 import os
 import shutil
-import stat
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
-from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from torch import nn
 
@@ -42,14 +37,14 @@ from proxyseg import __version__
 from proxyseg.atomic import atomic_output, write_json
 from proxyseg.errors import ModelError, OutputError
 from proxyseg.features.ssl import SSLFeatures
-from proxyseg.files import parse_json_strictly, read_regular
 from proxyseg.grid import HOP_LENGTH, SAMPLE_RATE, WIN_LENGTH
 from proxyseg.labels import CLASSES
+from proxyseg.model_files import MAX_JSON_BYTES, read_json, read_weights, regular_file
 from proxyseg.models.proxy import ProxySegmenter
 from proxyseg.models.tcn import TCNSegmenter
 from proxyseg.ownership import ForeignMarker, read_marker
 from proxyseg.postprocessing import Binarization
-from proxyseg.schema import Choice, Fields, Integer, ListOf, MapOf, Number, Rule, Text, check
+from proxyseg.schema import Choice, Fields, Integer, ListOf, MapOf, Number, Rule, Text
 
 #: Model classes that a directory may name in its ``type``.
 MODEL_TYPES: dict[str, type[nn.Module]] = {"tcn_segmenter": TCNSegmenter, "proxy_segmenter": ProxySegmenter}
@@ -57,12 +52,8 @@ PRETRAINED_DIR = Path(__file__).parent / "pretrained"
 CONFIG, WEIGHTS = "config.json", "model.safetensors"
 #: Where :func:`save_model` puts the SSL backbone of a model on SSL features.
 SSL_DIR = "ssl"
-#: The shipped configurations are about 1.5 kB: 1 MiB is generous for a JSON file of a model.
-MAX_JSON_BYTES = 2**20
 # Files that would be unpickled by other tools: their presence means the directory is not ours.
 _PICKLE_SUFFIXES = {".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin"}
-# The dtypes of our weights, as safetensors names them.
-_DTYPES = {torch.float32: "F32", torch.int64: "I64"}
 
 
 class _Anything(Rule):
@@ -241,7 +232,7 @@ def load_model(name_or_path: str | Path) -> LoadedModel:
     _check_grid(directory, config.get("specification", {}))
     if config["type"] not in MODEL_TYPES:
         raise ModelError(f"{directory / CONFIG}: unknown model type {config['type']!r}; known: {sorted(MODEL_TYPES)}")
-    arguments = config.get("arguments", {})
+    arguments = _current_names(config.get("arguments", {}), directory / CONFIG)
     # Segmentation reads one score per class of CLASSES: fewer would be broadcast, more fail mid-run.
     if arguments.get("num_classes", len(CLASSES)) != len(CLASSES):
         raise ModelError(f"{directory / CONFIG}: arguments.num_classes must be {len(CLASSES)} "
@@ -261,6 +252,22 @@ def load_model(name_or_path: str | Path) -> LoadedModel:
                        config.get("specification", {}), directory)
 
 
+#: Constructor arguments renamed since proxyseg 0.1.0 (old name → new): directories saved before still load.
+RENAMED_ARGUMENTS = {"hidden": "channels", "dictionary": "dictionary_mode"}
+
+
+def _current_names(arguments: dict, config: Path) -> dict:
+    """``arguments`` (and its teacher's) under today's names (see :data:`RENAMED_ARGUMENTS`)."""
+    both = [old for old, new in RENAMED_ARGUMENTS.items() if old in arguments and new in arguments]
+    if both:
+        raise ModelError(f"{config}: arguments.{both[0]} is the old name of arguments.{RENAMED_ARGUMENTS[both[0]]}; "
+                         "give one of them")
+    current = {RENAMED_ARGUMENTS.get(name, name): value for name, value in arguments.items()}
+    if isinstance(current.get("teacher"), dict):
+        current["teacher"] = _current_names(current["teacher"], config)
+    return current
+
+
 def _check_grid(directory: Path, spec: dict) -> None:
     """Refuse, in one line, a model made for another sample rate or frame grid than :mod:`proxyseg.grid`'s."""
     ours = {"sample_rate": SAMPLE_RATE, "hop_length": HOP_LENGTH, "win_length": WIN_LENGTH}
@@ -271,93 +278,6 @@ def _check_grid(directory: Path, spec: dict) -> None:
                      f"{theirs['sample_rate']} Hz audio in frames of {theirs['win_length']} samples every "
                      f"{theirs['hop_length']}; proxyseg {__version__} works on {SAMPLE_RATE} Hz in frames of "
                      f"{WIN_LENGTH} every {HOP_LENGTH}: use the proxyseg that made it, or retrain it")
-
-
-def regular_file(directory: Path, name: str, limit: int | None = None) -> Path:
-    """``directory/name`` resolved, when it is a regular file inside ``directory`` (of at most ``limit`` bytes).
-
-    Raises
-    ------
-    ModelError
-        Missing, a link leading outside ``directory``, a FIFO, device or folder, or too large.
-    """
-    path = directory / name
-    try:
-        real = path.resolve(strict=True)
-        info = real.stat()
-    except FileNotFoundError:
-        raise ModelError(f"{path}: missing") from None
-    except (OSError, RuntimeError) as error:  # RuntimeError: a loop of links on Python < 3.13
-        raise ModelError(f"{path}: cannot be read ({getattr(error, 'strerror', None) or error})") from None
-    if not real.is_relative_to(directory.resolve()):
-        raise ModelError(f"{path}: a link to {real}, outside the model folder; only files inside it are read")
-    if not stat.S_ISREG(info.st_mode):
-        raise ModelError(f"{path}: not a regular file; only regular files are read")
-    if limit is not None and info.st_size > limit:
-        raise ModelError(f"{path}: {info.st_size:,} bytes, more than the {limit:,} such a file may have")
-    return real
-
-
-def read_json(directory: Path, name: str, schema: Fields) -> dict:
-    """The JSON object in ``directory/name`` (see :func:`regular_file`), parsed strictly and checked against ``schema``.
-
-    Raises
-    ------
-    ModelError
-        Naming the file and the first field that breaks the schema.
-    """
-    real, path = regular_file(directory, name, MAX_JSON_BYTES), directory / name
-    try:
-        value = parse_json_strictly(read_regular(real, MAX_JSON_BYTES))  # again: it may have changed since
-    except OSError as error:
-        raise ModelError(f"{path}: cannot be read ({error.strerror})") from None
-    except ValueError as error:  # UnreadableFile too
-        raise ModelError(f"{path}: {error}") from None
-    if not isinstance(value, dict):
-        raise ModelError(f"{path}: must be a JSON object, got a {type(value).__name__}")
-    try:
-        check(value, schema.rules, required=schema.required)
-    except ValueError as error:
-        raise ModelError(f"{path}: {error}") from None
-    return value
-
-
-def read_weights(directory: Path, name: str, expected: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """The tensors of ``directory/name`` (safetensors), whose names, shapes and dtypes must be ``expected``'s.
-
-    The header is checked before any tensor is read; float tensors must be finite.
-
-    Raises
-    ------
-    ModelError
-        Not a regular safetensors file inside ``directory``, or tensors that do not fit.
-    """
-    path = directory / name
-    layout = {key: (tuple(value.shape), _DTYPES.get(value.dtype, str(value.dtype))) for key, value in expected.items()}
-    with open_tensors(directory, name) as handle:
-        found = {key: (tuple(handle.get_slice(key).get_shape()), handle.get_slice(key).get_dtype())
-                 for key in handle.keys()}
-        problems = sorted(set(layout) ^ set(found)) + sorted(k for k in set(layout) & set(found)
-                                                            if layout[k] != found[k])
-        if problems:
-            raise ModelError(f"{path}: weights do not fit the model of {CONFIG} (mismatched: "
-                             f"{', '.join(problems[:5])}{'…' if len(problems) > 5 else ''})")
-        state = {key: handle.get_tensor(key) for key in layout}
-    broken = sorted(key for key, tensor in state.items() if tensor.is_floating_point() and not tensor.isfinite().all())
-    if broken:
-        raise ModelError(f"{path}: weights hold NaN or infinite values ({', '.join(broken[:5])})")
-    return state
-
-
-@contextmanager
-def open_tensors(directory: Path, name: str, framework: str = "pt") -> Iterator:
-    """safetensors' handle on ``directory/name`` (see :func:`regular_file`): its header is read, not its tensors."""
-    real, path = regular_file(directory, name), directory / name
-    try:
-        with safe_open(str(real), framework=framework) as handle:
-            yield handle
-    except (OSError, SafetensorError) as error:
-        raise ModelError(f"{path}: cannot read it as safetensors ({error})") from None
 
 
 def _local_ssl(directory: Path, name) -> str | None:

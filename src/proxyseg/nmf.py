@@ -25,6 +25,7 @@ from proxyseg import __version__
 from proxyseg.atomic import atomic_output, write_json
 from proxyseg.errors import ModelError, OutputError
 from proxyseg.features import NMF_SPECTROGRAM
+from proxyseg.model_files import open_tensors, read_json
 from proxyseg.ownership import ForeignMarker, read_marker
 from proxyseg.schema import Choice, Fields, Integer, Number, Text
 
@@ -108,8 +109,6 @@ class Dictionary:
         ModelError
             Naming the file and what is wrong with it.
         """
-        from proxyseg.artefacts import open_tensors, read_json  # artefacts imports the models, and torch
-
         directory = Path(directory)
         try:
             config = read_json(directory, "dictionary.json", _SCHEMA)

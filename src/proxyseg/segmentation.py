@@ -80,7 +80,7 @@ class Segmenter:
                 samples.append(len(block))
                 yield block
 
-        output = self.model.predict_stream(counted(stream(audio)), hidden=False)
+        output = self.model.predict_stream(counted(stream(audio)), embedding=False)
         return self.decide(output, uri or Path(audio).stem, sum(samples) / SAMPLE_RATE)
 
     def decide(self, output: FrameOutput, uri: str | None, duration: float) -> Segmentation:

@@ -99,13 +99,13 @@ class Explainer:
         """
         memory = MemorySink() if sink is None else None
         sink = sink or memory
-        weights = self.proxy.model.classifier.weight.detach().numpy()  # (class, component)
+        classifier = self.proxy.model.classifier.weight.detach().numpy()  # Θ (class, component)
         dictionary = self.proxy.model.dictionary.detach().numpy()  # (freq, component)
         class_mask = np.array([name in self.proxy.classes for name in CLASSES])
         thresholds = {name: self.proxy.binarization.get(name, Binarization()) for name in CLASSES}
 
         # 1. The teacher over the whole file (streamed: exactly as one pass), binarised as a whole.
-        teacher_probabilities = self.teacher.predict_stream(blocks(), hidden=False).probabilities
+        teacher_probabilities = self.teacher.predict_stream(blocks(), embedding=False).probabilities
         detected = binarize(teacher_probabilities, thresholds) & class_mask  # (frame, class)
         frames = len(detected)
         # 2. The proxy window by window: relevance over the frames where each class is detected
@@ -117,7 +117,7 @@ class Explainer:
         proxy_probabilities, cache, samples = [], {}, 0
         for window in windows(blocks(), self.window_samples):
             output = self._proxy(window, cache)
-            activations = output.hidden.T  # (component, frame)
+            activations = output.embedding.T  # H (component, frame)
             span = slice(window.first_frame, window.first_frame + activations.shape[1])
             sums = sums + activations @ chosen_frames[span]
             totals = totals + activations.sum(axis=1)
@@ -127,7 +127,7 @@ class Explainer:
             sink.input(window.samples[:window.owned])
             samples += window.owned
         proxy_probabilities = np.concatenate(proxy_probabilities)
-        relevance = relevance_of_means(sums / np.maximum(chosen_frames.sum(axis=0), 1), weights)
+        relevance = relevance_of_means(sums / np.maximum(chosen_frames.sum(axis=0), 1), classifier)
         shapes = prototypes(relevance, dictionary)
         reference = dictionary @ (totals / frames)
         chosen = relevant_components(relevance, self.threshold)
@@ -135,11 +135,11 @@ class Explainer:
         rng = np.random.default_rng(self.seed)
         tested = [column for column in range(len(CLASSES))
                   if class_mask[column] and detected[:, column].any() and len(chosen[column])]
-        draws = {column: [rng.choice(len(weights[0]), size=len(chosen[column]), replace=False)
+        draws = {column: [rng.choice(len(classifier[0]), size=len(chosen[column]), replace=False)
                           for _ in range(self.random_draws)] for column in tested}
         after = {column: np.zeros(2 + self.random_draws) for column in tested}  # rest, kept, each draw
         for window in windows(blocks(), self.window_samples):
-            activations = self._proxy(window, cache).hidden.T
+            activations = self._proxy(window, cache).embedding.T
             span = slice(window.first_frame, window.first_frame + activations.shape[1])
             separate = Separator(window.samples)
             for column in tested:
@@ -166,7 +166,7 @@ class Explainer:
         return Explanation(
             uri=uri, duration=samples / SAMPLE_RATE,
             model={"path": str(self.proxy.path) if self.proxy.path else None, "type": self.proxy.type,
-                   "teacher": self.proxy.specification.get("teacher"), "rank": int(weights.shape[1])},
+                   "teacher": self.proxy.specification.get("teacher"), "rank": int(classifier.shape[1])},
             settings={"relevance_threshold": self.threshold, "band_rule": BAND_RULE,
                       "random_draws": self.random_draws, "seed": self.seed,
                       "window_seconds": self.window_samples / SAMPLE_RATE,
@@ -175,7 +175,7 @@ class Explainer:
             activations=pooled_activations.result(), spectrogram=pooled_spectrogram.result(),
             column_step=step * FRAME_STEP, relevance=relevance,
             segments=binarize(proxy_probabilities, thresholds) & class_mask, detected=detected,
-            dictionary=dictionary, weights=weights, reference=reference, source=source,
+            dictionary=dictionary, classifier=classifier, reference=reference, source=source,
         )
 
     def _proxy(self, window: Window, cache: dict) -> FrameOutput:

@@ -1,6 +1,6 @@
 """Which NMF components a proxy's decisions rest on, and the spectra and bands they make (DESIGN §1).
 
-With ``H`` the activations ``(component, frame)``, Θ the classifier weights ``(class,
+With ``H`` the activations ``(component, frame)``, Θ the classifier's weights ``(class,
 component)`` and ``W`` the dictionary ``(freq, component)``:
 
 - local relevance ``r[k, c, t] = H[k, t] · Θ[c, k]``: the contribution of component ``k`` to the
@@ -31,7 +31,7 @@ from proxyseg.grid import N_FFT, SAMPLE_RATE
 BIN_FREQUENCIES = np.arange(N_FFT // 2 + 1) * SAMPLE_RATE / N_FFT
 
 
-def local_relevance(activations: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def local_relevance(activations: np.ndarray, classifier: np.ndarray) -> np.ndarray:
     """``r[k, c, t] = H[k, t] · Θ[c, k]``, shape ``(component, class, frame)``.
 
     Examples
@@ -40,17 +40,17 @@ def local_relevance(activations: np.ndarray, weights: np.ndarray) -> np.ndarray:
     array([[ 3.,  6.],
            [-1., -2.]])
     """
-    return activations[:, None, :] * weights.T[:, :, None]
+    return activations[:, None, :] * classifier.T[:, :, None]
 
 
-def global_relevance(activations: np.ndarray, weights: np.ndarray, frames: np.ndarray | None = None) -> np.ndarray:
+def global_relevance(activations: np.ndarray, classifier: np.ndarray, frames: np.ndarray | None = None) -> np.ndarray:
     """``r[k, c]``, shape ``(component, class)``, each column scaled so that its maximum is 1.
 
     Parameters
     ----------
     activations
         ``H``, ``(component, frame)``, non-negative.
-    weights
+    classifier
         Θ, ``(class, component)``.
     frames
         Optional boolean ``(frame,)`` or ``(frame, class)``: average ``H`` over these frames
@@ -64,17 +64,17 @@ def global_relevance(activations: np.ndarray, weights: np.ndarray, frames: np.nd
     >>> global_relevance(H, np.array([[2.0, 1.0]]))[:, 0]
     array([1. , 0.5])
     """
-    classes = weights.shape[0]
+    classes = classifier.shape[0]
     if frames is None:
         means = np.repeat(activations.mean(axis=1, keepdims=True), classes, axis=1)  # (component, class)
     else:
         chosen = np.broadcast_to(frames.reshape(frames.shape[0], -1), (activations.shape[1], classes)).astype(float)
         counts = chosen.sum(axis=0)
         means = (activations @ chosen) / np.maximum(counts, 1)
-    return relevance_of_means(means, weights)
+    return relevance_of_means(means, classifier)
 
 
-def relevance_of_means(means: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def relevance_of_means(means: np.ndarray, classifier: np.ndarray) -> np.ndarray:
     """``r[k, c]`` from the mean activations ``z`` ``(component, class)`` over each class's frames.
 
     Examples
@@ -82,7 +82,7 @@ def relevance_of_means(means: np.ndarray, weights: np.ndarray) -> np.ndarray:
     >>> relevance_of_means(np.array([[1.0], [1.0]]), np.array([[2.0, -1.0]]))[:, 0]
     array([ 1. , -0.5])
     """
-    contributions = means * weights.T  # (component, class)
+    contributions = means * classifier.T  # (component, class)
     peaks = contributions.max(axis=0)
     return contributions / np.where(peaks > 0, peaks, np.inf)
 
@@ -151,7 +151,7 @@ def band(prototype: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
     return float(lower[best[0]]), float(upper[best[1]])
 
 
-def time_frequency_map(activations: np.ndarray, weights: np.ndarray, dictionary: np.ndarray,
+def time_frequency_map(activations: np.ndarray, classifier: np.ndarray, dictionary: np.ndarray,
                        components: np.ndarray, column: int) -> np.ndarray:
     """Where in time and frequency ``components`` push class ``column`` up, ``(freq, frame)``.
 
@@ -162,5 +162,5 @@ def time_frequency_map(activations: np.ndarray, weights: np.ndarray, dictionary:
     array([[2., 4.],
            [0., 0.]])
     """
-    contributions = np.maximum(activations[components] * weights[column, components][:, None], 0.0)
+    contributions = np.maximum(activations[components] * classifier[column, components][:, None], 0.0)
     return dictionary[:, components] @ contributions

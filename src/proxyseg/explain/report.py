@@ -142,7 +142,7 @@ def _maps(figure, explanation: Explanation) -> None:
     for axis, name in zip(axes, names):
         column = CLASSES.index(name)
         item = explanation.classes[name]
-        tf_map = time_frequency_map(explanation.activations, explanation.weights, explanation.dictionary,
+        tf_map = time_frequency_map(explanation.activations, explanation.classifier, explanation.dictionary,
                                     item.components, column)
         image = axis.imshow(tf_map, origin="lower", aspect="auto", cmap="viridis",
                             extent=(0, end, 0, BIN_FREQUENCIES[-1]))

@@ -77,7 +77,7 @@ class Explanation:
 
     ``proxy_probabilities`` and ``teacher_probabilities`` are ``(frame, class)``, ``segments``
     the proxy's final decisions and ``detected`` the teacher's ``(frame, class)`` (bool),
-    ``relevance`` ``(component, class)``, ``dictionary`` ``W`` ``(freq, component)``, ``weights``
+    ``relevance`` ``(component, class)``, ``dictionary`` ``W`` ``(freq, component)``, ``classifier``
     Θ ``(class, component)`` and ``reference`` the file's mean reconstruction ``(freq,)``, which
     the class bands are measured against. For the report, ``activations`` (``H``, ``(component,
     column)``) and ``spectrogram`` (the input's, ``(freq, column)``) have one column per
@@ -99,7 +99,7 @@ class Explanation:
     segments: np.ndarray
     detected: np.ndarray
     dictionary: np.ndarray
-    weights: np.ndarray
+    classifier: np.ndarray
     reference: np.ndarray
     source: str | None = None
 
@@ -143,8 +143,8 @@ def summarise(documents: list[dict]) -> dict:
         seconds = np.array([item["detected_seconds"] for item in items])
         shapes = np.array([item["prototype"] for item in items])
         references = np.array([document["reference_spectrum"] for document in documents if name in document["classes"]])
-        weights = seconds if seconds.sum() > 0 else np.ones(len(items))
-        prototype, reference = weights @ shapes / weights.sum(), weights @ references / weights.sum()
+        shares = seconds if seconds.sum() > 0 else np.ones(len(items))
+        prototype, reference = shares @ shapes / shares.sum(), shares @ references / shares.sum()
         measured = [item["faithfulness"] for item in items if item["faithfulness"]["removal_drop"] is not None]
         classes[name] = {
             "files_detected": int(sum(item["detected"] for item in items)),

@@ -29,13 +29,14 @@ class FrameOutput:
         teacher does not predict are zero.
     classes
         The classes the teacher predicts.
-    hidden
-        float32 ``(frame, dim)`` hidden features a proxy can read, or None.
+    embedding
+        float32 ``(frame, dim)`` features of the model's own, or None: a teacher's embedding (what a
+        proxy on ``teacher`` features reads), a proxy's NMF activations ``H`` (transposed).
     """
 
     probabilities: np.ndarray
     classes: tuple[str, ...]
-    hidden: np.ndarray | None = None
+    embedding: np.ndarray | None = None
 
     @property
     def class_mask(self) -> np.ndarray:
@@ -52,19 +53,19 @@ class FrameModel(ABC):
 
     #: Classes the teacher predicts, a subset of :data:`~proxyseg.labels.CLASSES`.
     classes: tuple[str, ...] = CLASSES
-    #: Size of :attr:`FrameOutput.hidden`, or None when the teacher exposes no features.
-    hidden_size: int | None = None
+    #: Size of :attr:`FrameOutput.embedding`, or None when the model exposes none.
+    embedding_size: int | None = None
 
     @abstractmethod
     def predict(self, waveform: np.ndarray) -> FrameOutput:
         """Frame probabilities of a 16 kHz mono waveform ``(samples,)``."""
 
-    def predict_stream(self, blocks: Iterable[np.ndarray], hidden: bool = True) -> FrameOutput:
+    def predict_stream(self, blocks: Iterable[np.ndarray], embedding: bool = True) -> FrameOutput:
         """:meth:`predict` of a waveform given as consecutive blocks ``(samples,)``.
 
         Teachers that can stream override this so that memory does not grow with the length of
-        the audio; this default joins the blocks. ``hidden=False`` lets them skip keeping the
-        hidden features (``FrameOutput.hidden`` may then be None).
+        the audio; this default joins the blocks. ``embedding=False`` lets them skip keeping the
+        embedding (``FrameOutput.embedding`` may then be None).
         """
         return self.predict(np.concatenate([np.asarray(block, dtype=np.float32) for block in blocks]))
 

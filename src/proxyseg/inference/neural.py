@@ -29,7 +29,7 @@ class Inference(FrameModel):
     def __init__(self, loaded: LoadedModel, chunk_frames: int = 3000):
         self.loaded = loaded
         self.classes = loaded.classes
-        self.hidden_size = loaded.model.hidden_size
+        self.embedding_size = loaded.model.embedding_size
         self._mask = torch.tensor([name in loaded.classes for name in CLASSES])
         if loaded.model.receptive_field is None:  # SSL features: the training windows, averaged
             window = num_feature_frames(int(loaded.specification.get("chunk_duration", 4.0) * SAMPLE_RATE))
@@ -45,22 +45,24 @@ class Inference(FrameModel):
 
     def _probabilities(self, outputs: dict) -> dict:
         probabilities = torch.sigmoid(outputs["logits"]) * self._mask
-        return {"probabilities": probabilities, "hidden": outputs["hidden"]}
+        # A teacher's embedding, or a proxy's activations H: frame-major, as the probabilities.
+        embedding = outputs["embedding"] if "embedding" in outputs else outputs["activations"].transpose(1, 2)
+        return {"probabilities": probabilities, "embedding": embedding}
 
     def predict(self, waveform: np.ndarray) -> FrameOutput:
         outputs = self._inference(waveform)
-        return FrameOutput(outputs["probabilities"], self.classes, outputs["hidden"])
+        return FrameOutput(outputs["probabilities"], self.classes, outputs["embedding"])
 
-    def predict_stream(self, blocks: Iterable[np.ndarray], hidden: bool = True) -> FrameOutput:
+    def predict_stream(self, blocks: Iterable[np.ndarray], embedding: bool = True) -> FrameOutput:
         """Chunk by chunk as the blocks arrive: memory holds one chunk and its context, plus the
-        outputs kept (probabilities: 16 bytes per 20 ms frame; hidden features: 4 bytes per
+        outputs kept (probabilities: 16 bytes per 20 ms frame; embedding: 4 bytes per
         dimension and frame). Models on SSL features need the whole waveform and join the blocks."""
         if not isinstance(self._inference, SlidingInference):
-            return super().predict_stream(blocks, hidden)
-        names = ("probabilities", "hidden") if hidden else ("probabilities",)
+            return super().predict_stream(blocks, embedding)
+        names = ("probabilities", "embedding") if embedding else ("probabilities",)
         pieces = {name: [] for name in names}
         for outputs in self._inference.stream(blocks):
             for name in names:
                 pieces[name].append(outputs[name])
         joined = {name: np.concatenate(parts) for name, parts in pieces.items()}
-        return FrameOutput(joined["probabilities"], self.classes, joined.get("hidden"))
+        return FrameOutput(joined["probabilities"], self.classes, joined.get("embedding"))

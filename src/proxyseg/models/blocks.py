@@ -99,20 +99,20 @@ class TCNBlock(nn.Module):
     """1×1 conv → PReLU → norm → dilated depthwise conv → PReLU → norm → 1×1 conv, plus residual.
 
     Shape:
-        - Input: ``(batch, frames, channels)``
+        - Input: ``(batch, frames, bottleneck)``
         - Output: same
     """
 
-    def __init__(self, channels: int, hidden: int, kernel_size: int, dilation: int):
+    def __init__(self, bottleneck: int, channels: int, kernel_size: int, dilation: int):
         super().__init__()
         self.layers = nn.Sequential(
-            PointwiseConv(channels, hidden),
+            PointwiseConv(bottleneck, channels),
             nn.PReLU(),
-            ChannelNorm(hidden),
-            DepthwiseConv(hidden, kernel_size, dilation),
+            ChannelNorm(channels),
+            DepthwiseConv(channels, kernel_size, dilation),
             nn.PReLU(),
-            ChannelNorm(hidden),
-            PointwiseConv(hidden, channels),
+            ChannelNorm(channels),
+            PointwiseConv(channels, bottleneck),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -128,7 +128,7 @@ class TCN(nn.Module):
         Input channels (feature bins).
     bottleneck
         Channels between blocks (64 in the paper).
-    hidden
+    channels
         Channels inside a block (128 in the paper).
     kernel_size
         Depthwise kernel (3).
@@ -148,17 +148,17 @@ class TCN(nn.Module):
     (torch.Size([1, 50, 64]), 14)
     """
 
-    def __init__(self, in_channels: int, bottleneck: int = 64, hidden: int = 128, kernel_size: int = 3,
+    def __init__(self, in_channels: int, bottleneck: int = 64, channels: int = 128, kernel_size: int = 3,
                  blocks: int = 3, repeats: int = 5):
         super().__init__()
-        for name, value in (("in_channels", in_channels), ("bottleneck", bottleneck), ("hidden", hidden),
+        for name, value in (("in_channels", in_channels), ("bottleneck", bottleneck), ("channels", channels),
                             ("blocks", blocks), ("repeats", repeats)):
             if value < 1:
                 raise ValueError(f"{name} must be >= 1, got {value}")
         self.kernel_size, self.blocks, self.repeats = kernel_size, blocks, repeats
         self.input = PointwiseConv(in_channels, bottleneck)
         self.layers = nn.Sequential(*(
-            TCNBlock(bottleneck, hidden, kernel_size, dilation=2**block)
+            TCNBlock(bottleneck, channels, kernel_size, dilation=2**block)
             for _ in range(repeats) for block in range(blocks)
         ))
 

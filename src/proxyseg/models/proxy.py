@@ -16,7 +16,7 @@ from proxyseg.schema import Choice, Fields, Integer, Nullable, check
 
 #: Frequency bins of the reconstructed spectrogram (n_fft 512).
 FREQUENCY_BINS = N_FFT // 2 + 1
-#: Input features a proxy reads; ``teacher`` is the hidden output of a TCN teacher.
+#: Input features a proxy reads; ``teacher`` is the embedding output of a TCN teacher.
 PROXY_FEATURES = ("spectrogram", "logmel", "ssl", "teacher")
 #: ``fixed``: W is a pre-learned NMF dictionary; ``joint``: W is learnt with the network.
 DICTIONARY_MODES = ("fixed", "joint")
@@ -35,15 +35,15 @@ class ProxySegmenter(nn.Module):
     ----------
     features
         ``spectrogram`` (the paper's spectrogram proxy), ``logmel``, ``ssl`` (a frozen
-        WavLM-like model, as the paper's WavLM proxy) or ``teacher`` (the hidden features of
+        WavLM-like model, as the paper's WavLM proxy) or ``teacher`` (the embedding of
         the TCN teacher described by ``teacher``, whose weights are part of this model's and
         stay frozen).
     rank
         Components ``K`` (128).
-    dictionary
+    dictionary_mode
         ``fixed``: ``W`` is a buffer, set from a pre-learned dictionary
         (:meth:`set_dictionary`); ``joint``: ``W = |V| / ‖|V|‖`` with ``V`` learnt.
-    num_classes, bottleneck, hidden, kernel_size, blocks
+    num_classes, bottleneck, channels, kernel_size, blocks
         As for :class:`~proxyseg.models.tcn.TCNSegmenter`.
     repeats
         TCN repeats; None picks the paper's: 4 on spectrogram and log-mel features, 2 on rich
@@ -55,39 +55,39 @@ class ProxySegmenter(nn.Module):
         reconstruction target is always the paper's ``log(1 + |STFT|²)``.
     teacher
         With ``features="teacher"``: the constructor arguments of the
-        :class:`~proxyseg.models.tcn.TCNSegmenter` whose hidden output is the input.
+        :class:`~proxyseg.models.tcn.TCNSegmenter` whose embedding is the input.
 
     Arguments are checked as :class:`~proxyseg.models.tcn.TCNSegmenter`'s, against :attr:`ARGUMENTS`.
 
     Shape:
         - Input: ``(batch, samples)`` at 16 kHz; optionally ``features (batch, frame, dim)``
-          computed beforehand (e.g. a teacher's cached hidden features), which replace the
-          feature extractor.
-        - Output: ``{"logits": (batch, frame, class), "hidden": (batch, frame, rank)}``; the
-          ``hidden`` output is ``H`` transposed.
+          computed beforehand (e.g. a teacher's cached embedding), which replace the feature
+          extractor.
+        - Output: ``{"logits": (batch, frame, class), "activations": (batch, rank, frame)}``;
+          the activations are ``H``.
 
     Examples
     --------
     >>> proxy = ProxySegmenter(rank=16)
     >>> outputs = proxy(torch.zeros(2, 64000))
-    >>> outputs["logits"].shape, outputs["hidden"].shape, proxy.receptive_field
-    (torch.Size([2, 199, 4]), torch.Size([2, 199, 16]), 28)
-    >>> proxy.reconstruct(outputs["hidden"]).shape  # (batch, freq, frame)
+    >>> outputs["logits"].shape, outputs["activations"].shape, proxy.receptive_field
+    (torch.Size([2, 199, 4]), torch.Size([2, 16, 199]), 28)
+    >>> proxy.reconstruct(outputs["activations"]).shape  # (batch, freq, frame)
     torch.Size([2, 257, 199])
     """
 
     #: The type and range of each argument (those it shares with the teacher are the teacher's).
     ARGUMENTS = {**TCNSegmenter.ARGUMENTS, "features": Choice(PROXY_FEATURES), "rank": Integer(1, 4096),
-                 "dictionary": Choice(DICTIONARY_MODES), "repeats": Nullable(TCNSegmenter.ARGUMENTS["repeats"]),
+                 "dictionary_mode": Choice(DICTIONARY_MODES), "repeats": Nullable(TCNSegmenter.ARGUMENTS["repeats"]),
                  "teacher": Nullable(Fields(TCNSegmenter.ARGUMENTS))}
 
-    def __init__(self, features: str = "spectrogram", rank: int = 128, dictionary: str = "fixed",
-                 num_classes: int = len(CLASSES), bottleneck: int = 64, hidden: int = 128, kernel_size: int = 3,
+    def __init__(self, features: str = "spectrogram", rank: int = 128, dictionary_mode: str = "fixed",
+                 num_classes: int = len(CLASSES), bottleneck: int = 64, channels: int = 128, kernel_size: int = 3,
                  blocks: int = 3, repeats: int | None = None, n_mels: int = 64, ssl_model: str | None = None,
                  ssl_layers: str = "all", log_offset: float = 1e-6, teacher: dict | None = None):
         super().__init__()
-        self._config = {"features": features, "rank": rank, "dictionary": dictionary, "num_classes": num_classes,
-                        "bottleneck": bottleneck, "hidden": hidden, "kernel_size": kernel_size, "blocks": blocks,
+        self._config = {"features": features, "rank": rank, "dictionary_mode": dictionary_mode, "num_classes": num_classes,
+                        "bottleneck": bottleneck, "channels": channels, "kernel_size": kernel_size, "blocks": blocks,
                         "repeats": repeats, "n_mels": n_mels, "ssl_model": ssl_model, "ssl_layers": ssl_layers,
                         "log_offset": log_offset, "teacher": teacher}
         check(self._config, self.ARGUMENTS)
@@ -104,15 +104,15 @@ class ProxySegmenter(nn.Module):
         stored = sum(p.numel() for p in self.features.parameters()) if features == "teacher" else 0
         context = None if features == "ssl" else getattr(self.features, "receptive_field", 0)
         check_size(stored + rank * (FREQUENCY_BINS + num_classes + 1 + bottleneck)
-                   + tcn_parameters(self.features.num_bins, bottleneck, hidden, kernel_size, blocks, repeats),
+                   + tcn_parameters(self.features.num_bins, bottleneck, channels, kernel_size, blocks, repeats),
                    None if context is None else context + tcn_context(kernel_size, blocks, repeats))
         self.spectrogram = nmf_spectrogram()  # the reconstruction target, as the dictionary's
         self.normalise = nn.BatchNorm1d(self.features.num_bins, momentum=None)  # see TCNSegmenter
-        self.tcn = TCN(self.features.num_bins, bottleneck, hidden, kernel_size, blocks, repeats)
+        self.tcn = TCN(self.features.num_bins, bottleneck, channels, kernel_size, blocks, repeats)
         self.activations = PointwiseConv(bottleneck, rank)
         self.classifier = nn.Linear(rank, num_classes)
         atoms = torch.rand(FREQUENCY_BINS, rank, generator=torch.Generator().manual_seed(0))
-        if dictionary == "joint":
+        if dictionary_mode == "joint":
             self.atoms = nn.Parameter(atoms)
         else:
             self.register_buffer("atoms", atoms)
@@ -130,8 +130,8 @@ class ProxySegmenter(nn.Module):
         return None if extra is None else self.tcn.receptive_field + extra
 
     @property
-    def hidden_size(self) -> int:
-        """Size of the ``hidden`` output: the rank ``K``."""
+    def embedding_size(self) -> int:
+        """Frame features :class:`~proxyseg.inference.Inference` gives: the activations, ``K`` per frame."""
         return self._config["rank"]
 
     @property
@@ -148,23 +148,23 @@ class ProxySegmenter(nn.Module):
         with torch.no_grad():
             self.atoms.copy_(atoms)
 
-    def reconstruct(self, hidden: torch.Tensor) -> torch.Tensor:
-        """``X̂ = W H``: ``(batch, freq, frame)`` from the ``hidden`` output ``(batch, frame, rank)``."""
-        return torch.einsum("fk,btk->bft", self.dictionary, hidden)
+    def reconstruct(self, activations: torch.Tensor) -> torch.Tensor:
+        """``X̂ = W H``: ``(batch, freq, frame)`` from the activations ``H`` ``(batch, rank, frame)``."""
+        return torch.matmul(self.dictionary, activations)
 
     def forward(self, waveform: torch.Tensor, features: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         inputs = self.features(waveform) if features is None else features.transpose(1, 2)  # (batch, dim, frame)
-        hidden = F.relu(self.activations(self.tcn(self.normalise(inputs).transpose(1, 2))))  # (batch, frame, rank)
-        return {"logits": self.classifier(hidden), "hidden": hidden}
+        activations = F.relu(self.activations(self.tcn(self.normalise(inputs).transpose(1, 2))))  # (batch, frame, rank)
+        return {"logits": self.classifier(activations), "activations": activations.transpose(1, 2)}
 
 
 class _TeacherFeatures(nn.Module):
-    """The frozen hidden output of a TCN teacher, ``(batch, bottleneck, frame)``."""
+    """The frozen embedding of a TCN teacher, ``(batch, bottleneck, frame)``."""
 
     def __init__(self, teacher: TCNSegmenter):
         super().__init__()
         self.teacher = teacher.eval().requires_grad_(False)
-        self.num_bins = teacher.hidden_size
+        self.num_bins = teacher.embedding_size
         self.receptive_field = teacher.receptive_field
 
     def train(self, mode: bool = True) -> _TeacherFeatures:
@@ -172,4 +172,4 @@ class _TeacherFeatures(nn.Module):
         return self
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
-        return self.teacher(waveform)["hidden"].transpose(1, 2)
+        return self.teacher(waveform)["embedding"].transpose(1, 2)

@@ -9,7 +9,7 @@ MAX_PARAMETERS = 100_000_000
 MAX_CONTEXT = 5_000
 
 
-def tcn_parameters(in_channels: int, bottleneck: int, hidden: int, kernel_size: int, blocks: int,
+def tcn_parameters(in_channels: int, bottleneck: int, channels: int, kernel_size: int, blocks: int,
                    repeats: int) -> int:
     """Weights of a :class:`proxyseg.models.blocks.TCN`, from its arguments (nothing is built).
 
@@ -19,7 +19,7 @@ def tcn_parameters(in_channels: int, bottleneck: int, hidden: int, kernel_size: 
     True
     """
     # Per block: two 1x1 convolutions, a depthwise one, two PReLUs and two channel norms.
-    block = 2 * bottleneck * hidden + hidden * kernel_size + 6 * hidden + bottleneck + 2
+    block = 2 * bottleneck * channels + channels * kernel_size + 6 * channels + bottleneck + 2
     return in_channels * bottleneck + bottleneck + blocks * repeats * block
 
 

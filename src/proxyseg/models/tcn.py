@@ -25,10 +25,10 @@ class TCNSegmenter(nn.Module):
         Mel bands when ``features`` is ``logmel``.
     num_classes
         Output classes (4: speech, music, noise, overlap).
-    bottleneck, hidden, kernel_size, blocks, repeats
+    bottleneck, channels, kernel_size, blocks, repeats
         The TCN's (see :class:`proxyseg.models.blocks.TCN`); the paper's teacher: 64, 128, 3, 3, 5.
     ssl_model, ssl_layers
-        With ``features="ssl"``: the model to load and the hidden layers to mix.
+        With ``features="ssl"``: the model to load and the layers to mix.
     log_offset
         Offset inside the log of the spectrogram or log-mel. The default, 1e-6, is a true
         log-power spectrum: on our corpus the teacher's training loss fell clearly faster than
@@ -45,13 +45,13 @@ class TCNSegmenter(nn.Module):
 
     Shape:
         - Input: ``(batch, samples)`` at 16 kHz
-        - Output: ``{"logits": (batch, frame, class), "hidden": (batch, frame, bottleneck)}``
+        - Output: ``{"logits": (batch, frame, class), "embedding": (batch, frame, bottleneck)}``
 
     Examples
     --------
     >>> model = TCNSegmenter()
     >>> outputs = model(torch.zeros(2, 64000))
-    >>> outputs["logits"].shape, outputs["hidden"].shape, model.receptive_field
+    >>> outputs["logits"].shape, outputs["embedding"].shape, model.receptive_field
     (torch.Size([2, 199, 4]), torch.Size([2, 199, 64]), 35)
     >>> type(model)(**model.get_config()).get_config() == model.get_config()
     True
@@ -59,25 +59,25 @@ class TCNSegmenter(nn.Module):
 
     #: The type and range of each argument (generous: the paper's teacher is 64, 128, 3, 3, 5).
     ARGUMENTS = {"features": Choice(FEATURES), "n_mels": Integer(1, 512), "num_classes": Integer(1, 64),
-                 "bottleneck": Integer(1, 2048), "hidden": Integer(1, 4096), "kernel_size": Integer(1, 63),
+                 "bottleneck": Integer(1, 2048), "channels": Integer(1, 4096), "kernel_size": Integer(1, 63),
                  "blocks": Integer(1, 16), "repeats": Integer(1, 64), "ssl_model": Nullable(Text(4096)),
                  "ssl_layers": Text(1000), "log_offset": Number(0.0, 1e6, above=True)}
 
     def __init__(self, features: str = "spectrogram", n_mels: int = 64, num_classes: int = len(CLASSES),
-                 bottleneck: int = 64, hidden: int = 128, kernel_size: int = 3, blocks: int = 3, repeats: int = 5,
+                 bottleneck: int = 64, channels: int = 128, kernel_size: int = 3, blocks: int = 3, repeats: int = 5,
                  ssl_model: str | None = None, ssl_layers: str = "all", log_offset: float = 1e-6):
         super().__init__()
         self._config = {"features": features, "n_mels": n_mels, "num_classes": num_classes, "bottleneck": bottleneck,
-                        "hidden": hidden, "kernel_size": kernel_size, "blocks": blocks, "repeats": repeats,
+                        "channels": channels, "kernel_size": kernel_size, "blocks": blocks, "repeats": repeats,
                         "ssl_model": ssl_model, "ssl_layers": ssl_layers, "log_offset": log_offset}
         check(self._config, self.ARGUMENTS)
         self.features = make_features(features, n_mels, ssl_model, ssl_layers, log_offset)
-        check_size(tcn_parameters(self.features.num_bins, bottleneck, hidden, kernel_size, blocks, repeats)
+        check_size(tcn_parameters(self.features.num_bins, bottleneck, channels, kernel_size, blocks, repeats)
                    + bottleneck * num_classes, tcn_context(kernel_size, blocks, repeats))
         # momentum=None: a cumulative average. The statistics are those of the input features,
         # which training does not change, so the exact average is the right estimate.
         self.normalise = nn.BatchNorm1d(self.features.num_bins, momentum=None)
-        self.tcn = TCN(self.features.num_bins, bottleneck, hidden, kernel_size, blocks, repeats)
+        self.tcn = TCN(self.features.num_bins, bottleneck, channels, kernel_size, blocks, repeats)
         self.classifier = nn.Linear(bottleneck, num_classes)
 
     def get_config(self) -> dict:
@@ -91,10 +91,10 @@ class TCNSegmenter(nn.Module):
         return None if self._config["features"] == "ssl" else self.tcn.receptive_field
 
     @property
-    def hidden_size(self) -> int:
-        """Size of the ``hidden`` output."""
+    def embedding_size(self) -> int:
+        """Size of the ``embedding`` output: the features a proxy can read."""
         return self._config["bottleneck"]
 
     def forward(self, waveform: torch.Tensor) -> dict[str, torch.Tensor]:
-        hidden = self.tcn(self.normalise(self.features(waveform)).transpose(1, 2))  # (batch, frame, bottleneck)
-        return {"logits": self.classifier(hidden), "hidden": hidden}
+        embedding = self.tcn(self.normalise(self.features(waveform)).transpose(1, 2))  # (batch, frame, bottleneck)
+        return {"logits": self.classifier(embedding), "embedding": embedding}

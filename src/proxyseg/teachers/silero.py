@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from proxyseg.grid import SAMPLE_RATE
-from proxyseg.teachers.adapters import ResamplingTeacher, onnx_session, shipped_file
+from proxyseg.teachers.adapters import RegriddedTeacher, onnx_session, shipped_file
 
 # The 16 kHz model reads 512 new samples per call, preceded by the last 64 of the previous
 # call (as the package's own OnnxWrapper does), and carries a (2, batch, 128) recurrent state.
@@ -15,7 +15,7 @@ STATE_SHAPE = (2, 1, 128)
 INSTALL = "pip install silero-vad onnxruntime (or pip install 'proxyseg[teachers]')"
 
 
-class SileroTeacher(ResamplingTeacher):
+class SileroTeacher(RegriddedTeacher):
     """Speech detection by Silero VAD (package ``silero-vad``, MIT licence).
 
     Runs ``silero_vad/data/silero_vad.onnx`` — the model that

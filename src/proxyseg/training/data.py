@@ -35,8 +35,8 @@ class AnnotatedFile:
         ``(frame, class)`` bool: True where the target is known (inside the UEM, a class the
         corpus annotates or the teacher predicts).
     features
-        Optional ``(frame, dim)`` input features computed beforehand (a teacher's hidden
-        features), sliced with the chunk.
+        Optional ``(frame, dim)`` input features computed beforehand (a teacher's
+        embedding), sliced with the chunk.
     """
 
     uri: str

@@ -43,9 +43,9 @@ class DistillationTraining(L.LightningModule):
         with torch.no_grad():
             spectrogram = self.model.spectrogram(waveform)  # (batch, freq, frame)
         frames = min(outputs["logits"].shape[1], teacher.shape[1], spectrogram.shape[2])
-        logits, hidden = outputs["logits"][:, :frames], outputs["hidden"][:, :frames]
+        logits, activations = outputs["logits"][:, :frames], outputs["activations"][..., :frames]
         teacher, mask = teacher[:, :frames], mask[:, :frames]
-        terms = proxy_loss(logits, teacher, mask, spectrogram[..., :frames], self.model.reconstruct(hidden), hidden,
+        terms = proxy_loss(logits, teacher, mask, spectrogram[..., :frames], self.model.reconstruct(activations), activations,
                            self.weights)
         return terms, logits, teacher, mask
 

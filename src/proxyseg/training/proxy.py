@@ -63,40 +63,40 @@ def audio_splits(corpus: str | Path) -> dict[str, list[tuple[str, Path]]]:
 
 
 class TeacherOutputs:
-    """A teacher's probabilities (and hidden features) for files, computed once and cached.
+    """A teacher's probabilities (and embedding) for files, computed once and cached.
 
     Each file's outputs are kept in ``cache_dir/<uri>.safetensors`` with the identity of the
     teacher that produced them, so that resumed runs, and other proxies of the same teacher,
     skip the teacher.
     """
 
-    def __init__(self, teacher: FrameModel, reference: str | Path, cache_dir: Path | None, hidden: bool):
-        self.teacher, self.cache_dir, self.hidden = teacher, cache_dir, hidden
+    def __init__(self, teacher: FrameModel, reference: str | Path, cache_dir: Path | None, embedding: bool):
+        self.teacher, self.cache_dir, self.embedding = teacher, cache_dir, embedding
         self.identity = _identity(reference)
 
     def __call__(self, uri: str, waveform: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """``(probabilities (frame, class), hidden (frame, dim) or None)`` of one file."""
+        """``(probabilities (frame, class), embedding (frame, dim) or None)`` of one file."""
         path = self.cache_dir / f"{uri}.safetensors" if self.cache_dir else None
         if path is not None and path.exists():
             try:
                 with safe_open(str(path), framework="numpy") as handle:
                     if (handle.metadata() or {}).get("teacher") == self.identity and (
-                            not self.hidden or "hidden" in handle.keys()):
+                            not self.embedding or "embedding" in handle.keys()):
                         return (handle.get_tensor("probabilities"),
-                                handle.get_tensor("hidden") if self.hidden else None)
+                                handle.get_tensor("embedding") if self.embedding else None)
             except (OSError, SafetensorError):
                 pass  # unreadable: computed again below (as for another teacher's outputs)
         output = self.teacher.predict(waveform)
-        if self.hidden and output.hidden is None:
-            raise ModelError("this teacher exposes no hidden features; use --features spectrogram")
+        if self.embedding and output.embedding is None:
+            raise ModelError("this teacher exposes no embedding; use --features spectrogram")
         if path is not None:
             tensors = {"probabilities": output.probabilities}
-            if self.hidden:
-                tensors["hidden"] = np.ascontiguousarray(output.hidden, dtype=np.float32)
+            if self.embedding:
+                tensors["embedding"] = np.ascontiguousarray(output.embedding, dtype=np.float32)
             path.parent.mkdir(parents=True, exist_ok=True)
             with atomic_output(path) as partial:
                 save_file(tensors, str(partial), metadata={"teacher": self.identity})
-        return output.probabilities, output.hidden if self.hidden else None
+        return output.probabilities, output.embedding if self.embedding else None
 
 
 def _identity(reference: str | Path) -> str:
@@ -119,9 +119,9 @@ def distillation_files(files: list[tuple[str, Path]], outputs: TeacherOutputs, c
     result = []
     for uri, path in files:
         waveform = load(path)
-        probabilities, hidden = outputs(uri, waveform)
+        probabilities, embedding = outputs(uri, waveform)
         mask = np.tile(class_mask, (probabilities.shape[0], 1))
-        result.append(AnnotatedFile(uri, waveform, probabilities.astype(np.float32), mask, hidden))
+        result.append(AnnotatedFile(uri, waveform, probabilities.astype(np.float32), mask, embedding))
         if task is not None:
             bar.advance(task)
     return result
@@ -159,8 +159,8 @@ def train_proxy(corpus: str | Path, teacher: str | Path, output: str | Path, *, 
     output
         Where to write the proxy.
     features
-        ``spectrogram``, ``logmel``, ``ssl`` (with ``ssl_model``) or ``teacher`` (the hidden
-        features of a TCN teacher of ours).
+        ``spectrogram``, ``logmel``, ``ssl`` (with ``ssl_model``) or ``teacher`` (the
+        embedding of a TCN teacher of ours).
     dictionary
         A dictionary directory (``proxyseg nmf learn``); without one it is learnt here with
         ``rank`` and ``sparsity``: on balanced single-class segments for a labelled corpus, on
@@ -195,9 +195,9 @@ def train_proxy(corpus: str | Path, teacher: str | Path, output: str | Path, *, 
     teacher_model = black_box.loaded.model if isinstance(black_box, Inference) else None
     if features == "teacher" and not isinstance(teacher_model, TCNSegmenter):
         raise ModelError("--features teacher needs a TCN teacher of ours (a model directory or 'teacher')")
-    atoms = Dictionary.load(dictionary) if dictionary is not None else None
-    if atoms is not None:
-        rank, sparsity = atoms.rank, atoms.sparsity
+    learned = Dictionary.load(dictionary) if dictionary is not None else None
+    if learned is not None:
+        rank, sparsity = learned.rank, learned.sparsity
     L.seed_everything(seed, workers=True, verbose=False)
     try:  # before the teacher's pass: a bad option fails at once
         model = ProxySegmenter(features, rank, "joint" if joint else "fixed", repeats=repeats, ssl_model=ssl_model,
@@ -211,16 +211,16 @@ def train_proxy(corpus: str | Path, teacher: str | Path, output: str | Path, *, 
                         strategy=strategy, threads=threads)
 
     outputs = TeacherOutputs(black_box, teacher, Path(teacher_cache) if teacher_cache else output / "teacher-outputs",
-                             hidden=features == "teacher")
+                             embedding=features == "teacher")
     with progress_bar(progress and training.is_global_zero) as bar:
         train_files = distillation_files(splits["train"], outputs, black_box.classes, bar)
         dev_files = distillation_files(splits["dev"], outputs, black_box.classes, bar)
     train_set = ChunkDataset(train_files, chunk_duration, random_offsets=True)
     dev_set = ChunkDataset(dev_files, chunk_duration)
-    if atoms is None and not joint and training.is_global_zero:  # the others receive it (DistillationTraining.setup)
-        atoms = _learn_dictionary(corpus, train_files, rank, sparsity, seed)
-    if atoms is not None:
-        model.set_dictionary(torch.from_numpy(atoms.atoms))
+    if learned is None and not joint and training.is_global_zero:  # the others receive it (DistillationTraining.setup)
+        learned = _learn_dictionary(corpus, train_files, rank, sparsity, seed)
+    if learned is not None:
+        model.set_dictionary(torch.from_numpy(learned.atoms))
 
     with warnings.catch_warnings():
         # A frozen feature extractor (the teacher's network) is in evaluation mode on purpose.
@@ -234,7 +234,7 @@ def train_proxy(corpus: str | Path, teacher: str | Path, output: str | Path, *, 
     spec = specification(chunk_duration, features=features, teacher=_store_teacher(teacher, output))
     save_model(output, model, classes=black_box.classes, binarization=binarization, spec=spec)
     # The W in use; a joint W keeps the β and sparsity of the NMF it started from, if any.
-    Dictionary(model.dictionary.detach().numpy(), beta=atoms.beta if atoms else 2.0, sparsity=sparsity).save(output)
+    Dictionary(model.dictionary.detach().numpy(), beta=learned.beta if learned else 2.0, sparsity=sparsity).save(output)
     proxy = LoadedModel(model, "proxy_segmenter", black_box.classes, binarization, spec, output)
     scores = fidelity([file.targets for file in dev_files],
                       [Inference(proxy).predict(file.waveform).probabilities for file in dev_files],
