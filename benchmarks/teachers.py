@@ -25,7 +25,7 @@ from proxyseg.corpus.manifest import Corpus
 from proxyseg.formats import read_rttm
 from proxyseg.labels import CLASSES, speaker_turns_to_classes
 from proxyseg.metrics import detection_scores
-from proxyseg.samples import pyannote_sample
+from proxyseg.corpus.recordings import pyannote_sample
 from proxyseg.segmentation import Segmenter
 from proxyseg.teachers import OmniVADTeacher, PyannoteOnnxTeacher, SileroTeacher
 

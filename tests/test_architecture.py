@@ -22,9 +22,9 @@ LAYERS = [
     ("corpus", ["corpus"]),
     ("models", ["features", "models", "nmf", "artefacts"]),
     ("inference", ["inference", "teachers"]),
-    ("jobs", ["segmentation", "evaluation", "explain"]),
+    ("jobs", ["inputs", "batch", "segmentation", "evaluation", "explain"]),
     ("training", ["training"]),
-    ("interface", ["inputs", "batch", "tasks", "samples", "cli", "__main__"]),
+    ("interface", ["cli", "__main__"]),
 ]
 
 

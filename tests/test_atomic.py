@@ -16,7 +16,7 @@ import soundfile as sf
 from proxyseg.atomic import atomic_output, is_temporary, write_text
 from proxyseg.batch import run as run_batch
 from proxyseg.inputs import Job
-from proxyseg.tasks import SegmentTask
+from proxyseg.segmentation import SegmentWriter
 
 from bad_audio import speech_like
 
@@ -98,7 +98,7 @@ def test_an_input_with_a_long_name_is_segmented(tmp_path):
     source.parent.mkdir()
     sf.write(source, speech_like(3.0), 16_000)
     out = tmp_path / "out"
-    report = run_batch(SegmentTask("proxy", out, "rttm"), [Job(source, source.stem)], progress=False)
+    report = run_batch(SegmentWriter("proxy", out, "rttm"), [Job(source, source.stem)], progress=False)
     assert report.failures == [] and (out / (source.stem + ".rttm")).exists()
 
 

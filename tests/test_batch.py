@@ -107,8 +107,22 @@ def test_explain_shards_then_summarises_the_whole_set(inputs, tmp_path):
     assert all((out / uri / "explanation.json").exists() for uri in summary["files"])
 
 
+def test_explain_files_explains_a_folder_or_a_file_as_the_command_does(inputs, tmp_path):
+    from proxyseg import explain_files
+
+    explained = explain_files([inputs], tmp_path / "why", progress=False, random_draws=0)
+    assert not explained.single and not explained.report.failures
+    assert sorted(explained.summary["files"]) == sorted(job.uri for job in explained.report.jobs)
+    assert explained.summary_report == tmp_path / "why" / "report.html" and explained.summary_report.exists()
+    first = explained.report.jobs[0]
+    one = explain_files([first.path], tmp_path / "one", progress=False, random_draws=0)
+    assert one.single and one.summary is None and list(one.report.results) == [first.path.stem]
+    assert json.loads((tmp_path / "one" / "explanation.json").read_text())["status"] == "complete"
+
+
 def test_output_names_never_leave_the_output_folder(tmp_path):
-    from proxyseg.tasks import ExplainTask, SegmentTask
+    from proxyseg.explain.writer import ExplanationWriter
+    from proxyseg.segmentation import SegmentWriter
 
     folder = tmp_path / "in" / "a b"
     folder.mkdir(parents=True)
@@ -122,13 +136,13 @@ def test_output_names_never_leave_the_output_folder(tmp_path):
     found = collect([tmp_path / "in", listing])
     assert len(found.jobs) == 5 and not found.errors
     out = (tmp_path / "out").resolve()
-    segment, explain = SegmentTask("proxy", out, "rttm"), ExplainTask("proxy", out)
+    segment, explain = SegmentWriter("proxy", out, "rttm"), ExplanationWriter("proxy", out)
     for job in found.jobs:
         assert segment.output(job).resolve().parent.is_relative_to(out)
         assert explain.folder(job).resolve().is_relative_to(out) and explain.folder(job).resolve() != out
 
 
-class _DeadlyTask:
+class _DeadlyWriter:
     """Names its jobs' files, except one, which kills its process outright (like the OOM killer)."""
 
     def setup(self) -> None:
@@ -148,7 +162,7 @@ class _DeadlyTask:
 
 def test_a_worker_that_dies_fails_only_its_own_file():
     jobs = [Job(Path(f"{name}.wav"), name) for name in ("a", "b", "deadly", "c", "d", "e")]
-    report = run_batch(_DeadlyTask(), jobs, workers=2, progress=False)
+    report = run_batch(_DeadlyWriter(), jobs, workers=2, progress=False)
     assert report.results == {name: f"{name}.wav" for name in ("a", "b", "c", "d", "e")}
     assert report.failures == ["deadly.wav: the process working on it died (out of memory, or killed by a signal)"]
 
@@ -251,7 +265,7 @@ def test_segment_reports_a_bad_list_line_and_processes_the_others(tiny_corpus, t
 # Rule: a task whose setup fails (a missing or malformed model) is one error, raised once by the
 # run, never a worker "dying" file after file (issue 13, case 6).
 
-class _UnloadableTask(_DeadlyTask):
+class _UnloadableWriter(_DeadlyWriter):
     def setup(self) -> None:
         from proxyseg.errors import ModelError
 
@@ -264,7 +278,7 @@ def test_a_setup_that_fails_in_the_workers_is_raised_once(capfd):
 
     jobs = [Job(Path(f"{name}.wav"), name) for name in ("a", "b", "c", "d")]
     with pytest.raises(ModelError, match="nowhere: no such model"):
-        run_batch(_UnloadableTask(), jobs, workers=2, progress=False)
+        run_batch(_UnloadableWriter(), jobs, workers=2, progress=False)
     assert "Traceback" not in capfd.readouterr().err
 
 
@@ -276,7 +290,7 @@ def test_segment_with_a_missing_model_says_so_once(inputs, tmp_path):
     assert len(result.stderr.splitlines()) == 1 and "nowhere" in result.stderr
 
 
-class _ThreadsTask(_DeadlyTask):
+class _ThreadsWriter(_DeadlyWriter):
     """Gives the number of torch threads of the process that runs each job."""
 
     def __call__(self, job: Job) -> int:
@@ -292,7 +306,7 @@ def test_every_process_runs_torch_with_the_threads_asked(workers, threads):
     before = torch.get_num_threads()
     jobs = [Job(Path(f"{name}.wav"), name) for name in ("a", "b", "c")]
     try:
-        report = run_batch(_ThreadsTask(), jobs, workers=workers, progress=False, threads=threads)
+        report = run_batch(_ThreadsWriter(), jobs, workers=workers, progress=False, threads=threads)
     finally:
         torch.set_num_threads(before)
     assert report.results == {"a": threads, "b": threads, "c": threads}
@@ -304,11 +318,11 @@ def test_the_command_line_runs_one_torch_thread_per_process_unless_told(tmp_path
     from click.testing import CliRunner
 
     from proxyseg.cli import cli
-    from proxyseg.tasks import SegmentTask
+    from proxyseg.segmentation import SegmentWriter
 
     seen = []
-    monkeypatch.setattr(SegmentTask, "setup", lambda self: None)
-    monkeypatch.setattr(SegmentTask, "__call__", lambda self, job: seen.append(torch.get_num_threads()))
+    monkeypatch.setattr(SegmentWriter, "setup", lambda self: None)
+    monkeypatch.setattr(SegmentWriter, "__call__", lambda self, job: seen.append(torch.get_num_threads()))
     (tmp_path / "a.wav").write_bytes(b"")
     before = torch.get_num_threads()
     try:

@@ -18,8 +18,8 @@ import pytest
 import soundfile as sf
 
 from proxyseg.errors import CorpusError, OutputError
+from proxyseg.explain.writer import EXPLANATION, ExplanationWriter, write_explanation
 from proxyseg.inputs import Job
-from proxyseg.tasks import EXPLANATION, ExplainTask, write_explanation
 
 RATE = 16_000
 
@@ -108,7 +108,7 @@ def test_another_files_explanation_is_neither_taken_as_done_nor_replaced_silentl
     out = tmp_path / "out"
     first, other = noise(tmp_path / "a" / "x.wav"), noise(tmp_path / "b" / "x.wav", seconds=2.0)
     write_explanation(explainer, first, out, "x")
-    task = ExplainTask("proxy", out, single=True)
+    task = ExplanationWriter("proxy", out, single=True)
     assert task.done(Job(first, "x"))
     assert not task.done(Job(other, "x"))  # same name, another file
     with pytest.raises(OutputError, match=r"holds the explanation of .*a/x\.wav; --overwrite replaces it"):
@@ -142,7 +142,7 @@ def test_the_files_of_an_explanation_killed_outright_are_replaced_by_the_next_ru
                                                "input": {"uri": "a"}, "outputs": ["input.wav", "music.wav"]}))
     (out / "input.wav").write_bytes(b"RIFF")
     (out / "music.wav").write_bytes(b"RIFF")
-    assert not ExplainTask("proxy", out, single=True).done(Job(audio, "a"))
+    assert not ExplanationWriter("proxy", out, single=True).done(Job(audio, "a"))
     document = write_explanation(explainer, audio, out, "a")
     assert document["status"] == "complete" and not (out / "music.wav").exists()
 
@@ -177,7 +177,7 @@ def test_an_output_folder_inside_the_input_folder_is_not_read_back(tmp_path):
 def test_explanation_audio_is_not_collected_as_input(tmp_path, explainer):
     """Audio an explanation wrote beside the user's is skipped when its folder is searched; given by name, it is used."""
     from proxyseg.inputs import collect
-    from proxyseg.tasks import is_explanation_output
+    from proxyseg.explain.writer import is_explanation_output
 
     folder = tmp_path / "myaudio"
     audio = noise(folder / "take.wav")

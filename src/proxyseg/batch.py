@@ -1,6 +1,8 @@
 """Many files in one run: in which shard, in how many processes, with what report.
 
-The batch commands (``segment``, ``explain``) share this, on the jobs :mod:`proxyseg.inputs` collects.
+The batch commands (``segment``, ``explain``) share this, on the jobs :mod:`proxyseg.inputs` collects;
+what is done to each file is a :class:`Writer` (:class:`proxyseg.segmentation.SegmentWriter`,
+:class:`proxyseg.explain.writer.ExplanationWriter`).
 Files whose outputs exist are skipped unless asked otherwise; a file that fails is reported at the
 end without stopping the others.
 
@@ -14,6 +16,7 @@ import multiprocessing
 import os
 import traceback
 import warnings
+from collections.abc import Callable, Iterable
 from contextlib import closing
 from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -22,9 +25,10 @@ from pathlib import Path
 from typing import Protocol
 
 from proxyseg.errors import DamagedAudioWarning, ProxysegError
-from proxyseg.inputs import Job
+from proxyseg.inputs import Job, collect
 from proxyseg.progress import progress_bar
 from proxyseg.workers import WorkerPool, check_stop
+
 
 def parse_shard(text: str) -> tuple[int, int]:
     """``"i/n"`` (1 ≤ i ≤ n) as ``(i, n)``.
@@ -51,8 +55,8 @@ def shard(jobs: list[Job], index: int, count: int) -> list[Job]:
     return ordered[index - 1::count]
 
 
-class Task(Protocol):
-    """What a batch command does to one file. It must pickle: workers receive a copy."""
+class Writer(Protocol):
+    """What a batch command does to each file: writes its outputs. It must pickle: workers receive a copy."""
 
     def setup(self) -> None:
         """Load what every file needs (the model), once per process."""
@@ -71,13 +75,30 @@ class Report:
 
     results: dict[str, object] = field(default_factory=dict)
     skipped: list[Job] = field(default_factory=list)
+    #: With :func:`run_inputs`: the files of the run (all found, or those of its shard).
+    jobs: list[Job] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
-def run(task: Task, jobs: list[Job], workers: int = 1, overwrite: bool = False, progress: bool = True,
+def run_inputs(writer: Writer, inputs: Iterable[Path], *, exclude: Callable[[Path], bool] | None = None,
+               shard_of: tuple[int, int] | None = None, workers: int = 1, overwrite: bool = False,
+               progress: bool = True, label: str = "processing", threads: int | None = None) -> Report:
+    """:func:`run` on the files of ``inputs`` (files, folders, list files: :func:`proxyseg.inputs.collect`,
+    with its ``exclude``), or on the shard ``(i, n)`` of them; an input that cannot be used is a failure.
+
+    The progress bar shows for more than one file.
+    """
+    found = collect(inputs, exclude=exclude)
+    jobs = shard(found.jobs, *shard_of) if shard_of else found.jobs
+    report = run(writer, jobs, workers, overwrite, progress and len(jobs) > 1, label, threads)
+    report.jobs, report.failures = jobs, found.errors + report.failures
+    return report
+
+
+def run(writer: Writer, jobs: list[Job], workers: int = 1, overwrite: bool = False, progress: bool = True,
         label: str = "processing", threads: int | None = None) -> Report:
-    """Run ``task`` on ``jobs`` in ``workers`` processes, with one progress bar for the batch.
+    """Run ``writer`` on ``jobs`` in ``workers`` processes, with one progress bar for the batch.
 
     Each process runs torch with ``threads`` threads; by default, this process keeps its own
     setting and workers share the cores (``cpus // workers`` each).
@@ -90,7 +111,7 @@ def run(task: Task, jobs: list[Job], workers: int = 1, overwrite: bool = False, 
     Raises
     ------
     Exception
-        What ``task.setup`` raised (a missing or malformed model: nothing can be done), once,
+        What ``writer.setup`` raised (a missing or malformed model: nothing can be done), once,
         whether it failed in this process or in the workers.
     KeyboardInterrupt, Interrupted
         When interrupted; the workers are stopped first (see :class:`WorkerPool`).
@@ -98,9 +119,9 @@ def run(task: Task, jobs: list[Job], workers: int = 1, overwrite: bool = False, 
     report = Report()
     todo = []
     for job in jobs:
-        (todo if overwrite or not task.done(job) else report.skipped).append(job)
+        (todo if overwrite or not writer.done(job) else report.skipped).append(job)
     # closing: an interruption stops the workers now, not when the generator is collected.
-    with progress_bar(progress) as bar, closing(_outcomes(task, todo, workers, threads)) as outcomes:
+    with progress_bar(progress) as bar, closing(_outcomes(writer, todo, workers, threads)) as outcomes:
         advance = bar.add_task(label, total=len(todo))
         for job, (outcome, raised) in outcomes:
             check_stop()  # the file's failure may be an interruption that a library turned into an error
@@ -118,7 +139,7 @@ class _Failed:
     message: str
 
 
-def _outcomes(task: Task, jobs: list[Job], workers: int, threads: int | None):
+def _outcomes(writer: Writer, jobs: list[Job], workers: int, threads: int | None):
     """``(job, (result or _Failed, warnings))`` as they complete."""
     if not jobs:
         return
@@ -127,27 +148,27 @@ def _outcomes(task: Task, jobs: list[Job], workers: int, threads: int | None):
             import torch
 
             torch.set_num_threads(threads)
-        task.setup()
+        writer.setup()
         for job in jobs:
-            yield job, _attempt(task, job)
+            yield job, _attempt(writer, job)
         return
     queue = list(jobs)
     while queue:
-        suspects = yield from _in_pool(task, queue, min(workers, len(queue)), threads)
+        suspects = yield from _in_pool(writer, queue, min(workers, len(queue)), threads)
         # A worker died (out of memory, a signal) with these in flight: each again alone, so that
         # only a file that kills its process fails.
         for job in suspects:
-            if (yield from _in_pool(task, [job], 1, threads)):
+            if (yield from _in_pool(writer, [job], 1, threads)):
                 yield job, (_Failed(f"{job.path}: the process working on it died (out of memory, or killed by a "
                                     "signal)"), [])
 
 
-def _in_pool(task: Task, queue: list[Job], workers: int, threads: int | None):
+def _in_pool(writer: Writer, queue: list[Job], workers: int, threads: int | None):
     """Run the jobs of ``queue`` (taken from its front as workers free up) in ``workers`` new processes,
     yielding their outcomes; the jobs in flight when a worker died, if one did (the others stay queued)."""
     # spawn: a forked copy of a process that has started torch's thread pools can deadlock.
-    with WorkerPool(workers, multiprocessing.get_context("spawn"), _start_task,
-                    (task, threads or max(1, (os.cpu_count() or 1) // workers))) as pool:
+    with WorkerPool(workers, multiprocessing.get_context("spawn"), _start_writer,
+                    (writer, threads or max(1, (os.cpu_count() or 1) // workers))) as pool:
         running = {}
         while queue or running:
             while queue and len(running) < workers:  # at most one job per worker: a death has few suspects
@@ -156,27 +177,27 @@ def _in_pool(task: Task, queue: list[Job], workers: int, threads: int | None):
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             died = [running.pop(future) for future in finished if isinstance(future.exception(), BrokenProcessPool)]
             for future in finished.intersection(running):
-                yield running.pop(future), future.result()  # raises the task's setup error
+                yield running.pop(future), future.result()  # raises the writer's setup error
             if died:
                 return died + list(running.values())
     return []
 
 
-_worker_task: Task | None = None
+_worker_writer: Writer | None = None
 _setup_error: Exception | None = None
 
 
-def _start_task(task: Task, threads: int) -> None:
-    """Each worker: its torch threads, then load what the task needs. A failure is
+def _start_writer(writer: Writer, threads: int) -> None:
+    """Each worker: its torch threads, then load what the writer needs. A failure is
     kept, to be raised by the first job: the main process then says it once and stops (raised
     here, it would only break the pool, as if the worker had died)."""
     import torch
 
-    global _worker_task, _setup_error
+    global _worker_writer, _setup_error
     torch.set_num_threads(threads)
-    _worker_task = task
+    _worker_writer = writer
     try:
-        task.setup()
+        writer.setup()
     except Exception as error:
         _setup_error = error
 
@@ -184,20 +205,20 @@ def _start_task(task: Task, threads: int) -> None:
 def _attempt_in_worker(job: Job):
     if _setup_error is not None:
         raise _setup_error
-    return _attempt(_worker_task, job)
+    return _attempt(_worker_writer, job)
 
 
-def _attempt(task: Task, job: Job) -> tuple[object, list[str]]:
-    """``(result or _Failed, the distinct messages of the warnings raised)`` of ``task`` on ``job``."""
+def _attempt(writer: Writer, job: Job) -> tuple[object, list[str]]:
+    """``(result or _Failed, the distinct messages of the warnings raised)`` of ``writer`` on ``job``."""
     with warnings.catch_warnings(record=True) as raised:
         warnings.filterwarnings("always", category=DamagedAudioWarning)  # every pass over a file warns
-        outcome = _outcome(task, job)
+        outcome = _outcome(writer, job)
     return outcome, list(dict.fromkeys(str(warning.message) for warning in raised))
 
 
-def _outcome(task: Task, job: Job):
+def _outcome(writer: Writer, job: Job):
     try:
-        return task(job)
+        return writer(job)
     except ProxysegError as error:
         return _Failed(str(error))
     except OSError as error:

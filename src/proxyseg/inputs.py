@@ -42,7 +42,7 @@ def collect(inputs: Iterable[Path], exclude: Callable[[Path], bool] | None = Non
     """Expand files, folders and list files into jobs, in the order given (folders sorted).
 
     ``exclude`` tells the files of a folder that are not inputs (the outputs of a run: see
-    :func:`proxyseg.tasks.is_explanation_output`); a file given by name, or listed, is always used.
+    :func:`proxyseg.explain.writer.is_explanation_output`); a file given by name, or listed, is always used.
     Uris are text: bytes of a name that are not UTF-8 are written ``\\xNN``.
 
     Examples

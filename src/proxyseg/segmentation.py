@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +11,11 @@ from pyannote.core import Annotation
 
 from proxyseg.artefacts import LoadedModel, load_model
 from proxyseg.audio import as_waveform, stream
+from proxyseg.formats import EXTENSIONS, write_annotation
 from proxyseg.grid import SAMPLE_RATE
 from proxyseg.inference.base import FrameModel, FrameOutput
 from proxyseg.inference.neural import Inference
+from proxyseg.inputs import Job
 from proxyseg.labels import CLASSES, frames_to_annotation
 from proxyseg.postprocessing import Binarization, binarize
 
@@ -88,3 +90,34 @@ class Segmenter:
         active = binarize(output.probabilities, self.binarization) & output.class_mask[None, :]
         annotation = frames_to_annotation(active, uri=uri, duration=duration)
         return Segmentation(annotation, output.probabilities, duration)
+
+
+class SegmentWriter:
+    """What ``proxyseg segment`` does to each file of a run (a :class:`proxyseg.batch.Writer`): segment it
+    into ``outdir/<uri>.<ext>`` in one of :data:`proxyseg.formats.FORMATS`.
+
+    ``thresholds`` (class → value) replace the model's onset and offset for those classes, its
+    minimum durations kept.
+    """
+
+    def __init__(self, model: str, outdir: Path, output_format: str, thresholds: dict[str, float] | None = None):
+        self.model, self.outdir, self.output_format = model, Path(outdir), output_format
+        self.thresholds = dict(thresholds or {})
+        self._segmenter = None
+
+    def setup(self) -> None:
+        self._segmenter = Segmenter.from_pretrained(self.model)
+        for name, value in self.thresholds.items():
+            self._segmenter.binarization[name] = replace(self._segmenter.binarization[name], onset=value, offset=value)
+
+    def output(self, job: Job) -> Path:
+        return self.outdir / f"{job.uri}.{EXTENSIONS[self.output_format]}"
+
+    def done(self, job: Job) -> bool:
+        return self.output(job).is_file()
+
+    def __call__(self, job: Job) -> int:
+        """Segment ``job``; the number of segments written."""
+        result = self._segmenter(job.path, uri=job.uri)
+        write_annotation(self.output(job), result.annotation, self.output_format, duration=result.duration)
+        return len(result.annotation)

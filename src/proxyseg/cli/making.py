@@ -61,9 +61,9 @@ def demo(output: Path, model: str) -> None:
     from proxyseg.corpus import build_corpus
     from proxyseg.evaluation import evaluate_directories
     from proxyseg.explain.explainer import Explainer
+    from proxyseg.explain.writer import write_explanation
     from proxyseg.formats import write_annotation
     from proxyseg.segmentation import Segmenter
-    from proxyseg.tasks import write_explanation
 
     built = build_corpus(output / "corpus", hours=0.2, seed=2026, overwrite=True)
     print_stats(built.stats())

@@ -42,28 +42,16 @@ def info_command(audio: tuple[Path, ...]) -> None:
         raise click.exceptions.Exit(1)
 
 
-def _run_batch(task, inputs: tuple[Path, ...], jobs: int, threads: int, overwrite: bool,
-               shard: tuple[int, int] | None, quiet: bool, label: str):
-    """Collect the inputs, take the shard, run ``task`` on each file; skips and failures reported on stderr.
-
-    Returns the :class:`proxyseg.batch.Report`, the jobs of this run and the number of failures.
-    """
-    from proxyseg import batch
-    from proxyseg.inputs import collect
-    from proxyseg.tasks import outputs_of_runs
-
-    found = collect(inputs, exclude=outputs_of_runs(task.outdir))
-    todo = batch.shard(found.jobs, *shard) if shard else found.jobs
-    report = batch.run(task, todo, workers=jobs, overwrite=overwrite, progress=not quiet and len(todo) > 1,
-                       label=label, threads=threads)
+def _say_what_went_wrong(report) -> int:
+    """Skips, warnings and failures of a :class:`proxyseg.batch.Report` on stderr; the number of failures."""
     if report.skipped:
-        click.echo(f"proxyseg: {len(report.skipped)} of {len(todo)} files skipped: their outputs exist "
+        click.echo(f"proxyseg: {len(report.skipped)} of {len(report.jobs)} files skipped: their outputs exist "
                    "(--overwrite to redo them)", err=True)
     for message in report.warnings:
         click.echo(f"proxyseg: warning: {printable(message)}", err=True)
-    for message in found.errors + report.failures:
+    for message in report.failures:
         click.echo(f"proxyseg: error: {printable(message)}", err=True)
-    return report, todo, len(found.errors) + len(report.failures)
+    return len(report.failures)
 
 
 @click.command()
@@ -86,10 +74,14 @@ def segment(audio: tuple[Path, ...], outdir: Path, output_format: str, model: st
     their length. A file that cannot be read is reported at the end and the others are still
     processed; the exit status is 1 if any failed.
     """
-    from proxyseg.tasks import SegmentTask
+    from proxyseg.batch import run_inputs
+    from proxyseg.explain.writer import outputs_of_runs
+    from proxyseg.segmentation import SegmentWriter
 
-    task = SegmentTask(model, outdir, output_format, thresholds)
-    report, _, failures = _run_batch(task, audio, jobs, threads, overwrite, shard, quiet, "segmenting")
+    report = run_inputs(SegmentWriter(model, outdir, output_format, thresholds), audio,
+                        exclude=outputs_of_runs(outdir), shard_of=shard, workers=jobs, overwrite=overwrite,
+                        progress=not quiet, label="segmenting", threads=threads)
+    failures = _say_what_went_wrong(report)
     logger.info("%d files segmented into %s", len(report.results), outdir)
     if failures:
         raise click.exceptions.Exit(1)
@@ -125,44 +117,27 @@ def explain(audio: tuple[Path, ...], outdir: Path, model: str, threshold: float,
     more without it at the end: finished files are skipped and the summary covers them all). A
     file that cannot be read is reported at the end and skipped.
     """
-    from proxyseg.artefacts import model_type
-    from proxyseg.errors import ModelError
-    from proxyseg.inputs import LIST_SUFFIXES
-    from proxyseg.tasks import ExplainTask, claim_summary_folder
+    from proxyseg.explain.writer import explain_files
 
-    if model_type(model) != "proxy_segmenter":  # said once, before any file (the workers load the model)
-        raise ModelError(f"{model}: this model has no NMF bottleneck to explain; give a proxy model")
-    single = len(audio) == 1 and not audio[0].is_dir() and audio[0].suffix.lower() not in LIST_SUFFIXES
-    if not single:
-        claim_summary_folder(outdir)  # refused before any file is explained, not after
-    task = ExplainTask(model, outdir, single, replace=overwrite, threshold=threshold, random_draws=random_draws,
-                       seed=seed, window=window)
-    report, todo, failures = _run_batch(task, audio, jobs, threads, overwrite, shard, quiet, "explaining")
-    if single:
-        for document in report.results.values():
+    explained = explain_files(audio, outdir, model, workers=jobs, threads=threads, overwrite=overwrite, shard=shard,
+                              progress=not quiet, threshold=threshold, random_draws=random_draws, seed=seed,
+                              window=window)
+    failures = _say_what_went_wrong(explained.report)
+    if explained.single:
+        for document in explained.report.results.values():
             print_explanation(document, outdir)
     elif shard:
-        say(f"{len(report.results)} files explained into {outdir}; once every shard is done, run again "
-                      "without --shard for the summary of the set")
-    else:
-        _summarise(task, todo, outdir)
+        say(f"{len(explained.report.results)} files explained into {outdir}; once every shard is done, run again "
+            "without --shard for the summary of the set")
+    elif explained.summary is not None:
+        files = len(explained.summary["files"])
+        for name, item in explained.summary["classes"].items():
+            low, high = item["band_hz"]
+            say(f"{name}: detected in {item['files_detected']} of {files} files, band "
+                f"{low:.0f}–{high:.0f} Hz, mean removal drop {item['faithfulness']['removal_drop']}")
+        say(f"{files} explanations and a summary written to {outdir}, report: {explained.summary_report}")
     if failures:
         raise click.exceptions.Exit(1)
-
-
-def _summarise(task, jobs, outdir: Path) -> None:
-    """summary.json and report.html of the files of ``jobs`` explained, in this run or before."""
-    from proxyseg.tasks import EXPLANATION, write_summary
-
-    documents = [json.loads((task.folder(job) / EXPLANATION).read_text()) for job in jobs if task.done(job)]
-    if not documents:
-        return
-    summary, report = write_summary(documents, outdir)
-    for name, item in summary["classes"].items():
-        low, high = item["band_hz"]
-        say(f"{name}: detected in {item['files_detected']} of {len(documents)} files, band "
-                      f"{low:.0f}–{high:.0f} Hz, mean removal drop {item['faithfulness']['removal_drop']}")
-    say(f"{len(documents)} explanations and a summary written to {outdir}, report: {report}")
 
 
 @click.command()

@@ -1,28 +1,34 @@
-"""What the batch commands do to one file (see :mod:`proxyseg.batch`): segment it, or explain it."""
+"""Explanations on disk: one file's folder (:func:`write_explanation`), a set's summary and report,
+and :func:`explain_files`, which explains files, folders and lists as ``proxyseg explain`` does.
+
+An explanation folder holds ``explanation.json`` (written last: it says the explanation is
+complete), ``report.html``, ``input.wav`` and each explained class's ``<class>.wav`` and
+``<class>.rest.wav``; a set's folder holds one such folder per file, ``summary.json`` and
+``report.html``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import ExitStack
-from dataclasses import replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
-from proxyseg import __version__
+from proxyseg import __version__, batch
+from proxyseg.artefacts import model_type
 from proxyseg.atomic import atomic_output, write_json
 from proxyseg.audio import stream
-from proxyseg.errors import OutputError
+from proxyseg.errors import ModelError, OutputError
 from proxyseg.explain.explainer import Explainer
 from proxyseg.explain.report import write_report, write_set_report
 from proxyseg.explain.result import SCHEMA, SET_SCHEMA, summarise
-from proxyseg.formats import EXTENSIONS, write_annotation
 from proxyseg.grid import SAMPLE_RATE
-from proxyseg.inputs import Job
+from proxyseg.inputs import LIST_SUFFIXES, Job
 from proxyseg.labels import CLASSES
 from proxyseg.ownership import ForeignMarker, listed_names, read_marker, refuse_foreign
-from proxyseg.segmentation import Segmenter
 
 #: Written last by :func:`write_explanation`: its presence means a file's explanation is complete.
 EXPLANATION = "explanation.json"
@@ -30,38 +36,83 @@ EXPLANATION = "explanation.json"
 SUMMARY = "summary.json"
 
 
-class SegmentTask:
-    """Segment a file into ``outdir/<uri>.<ext>`` in one of :data:`proxyseg.formats.FORMATS`.
+@dataclass
+class ExplainedFiles:
+    """What :func:`explain_files` did.
 
-    ``thresholds`` (class → value) replace the model's onset and offset for those classes, its
-    minimum durations kept.
+    Attributes
+    ----------
+    report
+        The run: each explained file's explanation.json content by uri, the files skipped (their
+        explanation exists), the failures (one line each), the warnings.
+    single
+        Whether the inputs were one audio file, explained into the output folder itself.
+    summary
+        The set's summary.json content (None for a single file, a shard, or no explanation).
+    summary_report
+        The set's report.html.
     """
 
-    def __init__(self, model: str, outdir: Path, output_format: str, thresholds: dict[str, float] | None = None):
-        self.model, self.outdir, self.output_format = model, Path(outdir), output_format
-        self.thresholds = dict(thresholds or {})
-        self._segmenter = None
-
-    def setup(self) -> None:
-        self._segmenter = Segmenter.from_pretrained(self.model)
-        for name, value in self.thresholds.items():
-            self._segmenter.binarization[name] = replace(self._segmenter.binarization[name], onset=value, offset=value)
-
-    def output(self, job: Job) -> Path:
-        return self.outdir / f"{job.uri}.{EXTENSIONS[self.output_format]}"
-
-    def done(self, job: Job) -> bool:
-        return self.output(job).is_file()
-
-    def __call__(self, job: Job) -> int:
-        """Segment ``job``; the number of segments written."""
-        result = self._segmenter(job.path, uri=job.uri)
-        write_annotation(self.output(job), result.annotation, self.output_format, duration=result.duration)
-        return len(result.annotation)
+    report: batch.Report
+    single: bool
+    summary: dict | None = None
+    summary_report: Path | None = None
 
 
-class ExplainTask:
-    """Explain a file into ``outdir/<uri>/`` (into ``outdir`` itself when ``single``), see :func:`write_explanation`.
+def explain_files(inputs: Iterable[str | Path], outdir: str | Path, model: str | Path = "proxy", *,
+                  workers: int = 1, threads: int | None = None, overwrite: bool = False,
+                  shard: tuple[int, int] | None = None, progress: bool = True, **options) -> ExplainedFiles:
+    """Explain audio files as ``proxyseg explain`` does.
+
+    Parameters
+    ----------
+    inputs
+        Files, folders (searched recursively) and list files (see :mod:`proxyseg.inputs`). One
+        audio file is explained into ``outdir`` itself; otherwise each file into ``outdir/<uri>/``,
+        and the set into ``outdir/summary.json`` and ``outdir/report.html`` (covering every file of
+        the inputs explained, in this run or before).
+    outdir
+        The output folder; files of an earlier explanation are skipped unless ``overwrite``.
+    model
+        A proxy model directory or a shipped proxy's name.
+    workers, threads
+        Processes, and torch threads per process (see :func:`proxyseg.batch.run`).
+    shard
+        ``(i, n)``: explain only the i-th of n disjoint shards of the files; no summary (run once
+        more without a shard when every shard is done).
+    progress
+        Show a progress bar.
+    **options
+        For the :class:`~proxyseg.explain.explainer.Explainer`: ``threshold``, ``random_draws``,
+        ``seed``, ``window``.
+
+    Raises
+    ------
+    ModelError
+        ``model`` is not a proxy (said before any file is read).
+    OutputError
+        ``outdir`` holds a summary or report that is not an explanation's.
+    """
+    inputs, outdir = [Path(path) for path in inputs], Path(outdir)
+    if model_type(model) != "proxy_segmenter":  # said once, before any file (the workers load the model)
+        raise ModelError(f"{model}: this model has no NMF bottleneck to explain; give a proxy model")
+    single = len(inputs) == 1 and not inputs[0].is_dir() and inputs[0].suffix.lower() not in LIST_SUFFIXES
+    if not single:
+        claim_summary_folder(outdir)  # refused before any file is explained, not after
+    writer = ExplanationWriter(model, outdir, single, replace=overwrite, **options)
+    report = batch.run_inputs(writer, inputs, exclude=outputs_of_runs(outdir), shard_of=shard, workers=workers,
+                              overwrite=overwrite, progress=progress, label="explaining", threads=threads)
+    explained = ExplainedFiles(report, single)
+    if not single and not shard:
+        documents = [_explanation_marker(writer.folder(job)) for job in report.jobs if writer.done(job)]
+        if documents:
+            explained.summary, explained.summary_report = write_summary(documents, outdir)
+    return explained
+
+
+class ExplanationWriter:
+    """What ``proxyseg explain`` does to each file of a run (a :class:`proxyseg.batch.Writer`): explain it
+    into ``outdir/<uri>/`` (into ``outdir`` itself when ``single``), see :func:`write_explanation`.
 
     ``replace`` lets a folder holding the explanation of another file be replaced (``--overwrite``).
     """
