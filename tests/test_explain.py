@@ -152,3 +152,19 @@ def test_a_long_file_explained_window_by_window_matches_one_window(tiny_corpus):
             assert other.audio.shape == waveform.shape
             error = np.sum((other.audio + other.complement - waveform) ** 2)
             assert 10 * np.log10(np.sum(waveform**2) / error) >= 30
+
+
+def test_explaining_a_long_file_reports_each_pass_window_by_window(tiny_corpus):
+    from proxyseg.audio import load
+    from proxyseg.explain.explainer import STAGES, Explainer
+
+    waveform = load(tiny_corpus.audio_path(tiny_corpus.uris("train")[0]))  # 30 s, in three windows
+    told = []
+    Explainer.from_pretrained(random_draws=0, window=10).explain(
+        lambda: (waveform[start:start + 16000 * 4] for start in range(0, len(waveform), 16000 * 4)), "long",
+        progress=lambda stage, seconds: told.append((stage, seconds)))
+    for stage in STAGES:
+        seconds = [value for name, value in told if name == stage]
+        assert sum(seconds) == pytest.approx(len(waveform) / 16000)
+        assert len(seconds) == (8 if stage == STAGES[0] else 3)  # the teacher per block, the others per window
+    assert [name for name, _ in told] == sorted((name for name, _ in told), key=STAGES.index)  # pass after pass

@@ -305,3 +305,28 @@ def test_the_shipped_proxy_is_the_default_model_and_carries_its_teacher():
     atoms = Dictionary.load(loaded.path).atoms
     assert atoms.shape == (257, 128) and np.all(atoms >= 0)
     np.testing.assert_allclose(np.linalg.norm(atoms, axis=0), 1.0, atol=1e-5)
+
+
+def test_a_proxy_bundle_runs_its_teacher_network_once_unless_the_weights_differ(tmp_path):
+    """load_proxy: the proxy on its teacher's embedding runs the very network loaded as the teacher;
+    a teacher folder whose weights differ from the proxy's copy is kept apart (the proxy keeps its own)."""
+    from safetensors.torch import load_file, save_file
+
+    from proxyseg.teachers.registry import load_proxy
+
+    bundle = load_proxy("proxy")
+    assert bundle.proxy.model.features.teacher is bundle.teacher.loaded.model
+    np.testing.assert_array_equal(bundle.dictionary, bundle.proxy.model.dictionary.detach().numpy())
+    waveform = np.random.default_rng(0).standard_normal(16000 * 3).astype(np.float32) * 0.1
+    expected = Inference(load_model("proxy")).predict(waveform).probabilities
+
+    shutil.copytree(bundle.proxy.path, tmp_path / "proxy")
+    weights = tmp_path / "proxy" / "teacher" / "model.safetensors"
+    state = load_file(weights)
+    state["classifier.bias"] = state["classifier.bias"] + 1.0
+    save_file(state, weights)
+    changed = load_proxy(tmp_path / "proxy")
+    assert changed.proxy.model.features.teacher is not changed.teacher.loaded.model
+    np.testing.assert_allclose(Inference(changed.proxy).predict(waveform).probabilities, expected, atol=1e-6)
+    assert np.abs(Inference(changed.teacher.loaded).predict(waveform).probabilities
+                  - Inference(bundle.teacher.loaded).predict(waveform).probabilities).max() > 0.01

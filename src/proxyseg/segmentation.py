@@ -1,4 +1,4 @@
-"""From audio to segments: a model's frame probabilities, binarised per class."""
+"""From audio to segments: a model's frame probabilities, binarised per class; and the segment files of a run."""
 
 from __future__ import annotations
 

@@ -16,18 +16,18 @@ The proxy and the teacher on resynthesised audio see each window alone: near the
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from proxyseg.artefacts import LoadedModel, load_model
+from proxyseg.artefacts import LoadedModel
 from proxyseg.audio import as_waveform
 from proxyseg.errors import ModelError
 from proxyseg.explain import faithfulness
 from proxyseg.explain.listening import Separator, component_mask
-from proxyseg.explain.relevance import band, prototypes, relevance_of_means, relevant_components
+from proxyseg.explain.relevance import ActivationSums, band, prototypes, relevant_components
 from proxyseg.explain.result import BAND_RULE, MEASURES, REPORT_COLUMNS, ClassExplanation, Explanation
 from proxyseg.explain.windows import AudioSink, MemorySink, Pooled, Window, windows
 from proxyseg.features import nmf_spectrogram
@@ -37,7 +37,13 @@ from proxyseg.inference.neural import Inference
 from proxyseg.labels import CLASSES
 from proxyseg.limits import MAX_RANDOM_DRAWS, MAX_WINDOW
 from proxyseg.postprocessing import Binarization, binarize
-from proxyseg.teachers.registry import teacher_of
+from proxyseg.teachers.registry import load_proxy, teacher_of
+
+
+#: The passes of an explanation over its file, as :meth:`Explainer.explain` reports its progress: the
+#: teacher over the whole file, the proxy's relevance window by window, each class's audio with the
+#: faithfulness check window by window.
+STAGES = ("teacher", "relevance", "class audio")
 
 
 class Explainer:
@@ -78,8 +84,10 @@ class Explainer:
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | Path = "proxy", **options) -> Explainer:
-        """The explainer of a proxy model directory, or of the shipped proxy."""
-        return cls(load_model(name_or_path), **options)
+        """The explainer of a proxy model directory, or of the shipped proxy (read once: see
+        :func:`~proxyseg.teachers.registry.load_proxy`)."""
+        bundle = load_proxy(name_or_path)
+        return cls(bundle.proxy, bundle.teacher, **options)
 
     def __call__(self, waveform: np.ndarray, uri: str = "audio", source: str | None = None) -> Explanation:
         """Explain a 16 kHz waveform ``(samples,)``, its audio kept in memory (``ClassExplanation.audio``).
@@ -90,46 +98,47 @@ class Explainer:
         return self.explain(lambda: iter([waveform]), uri, source)
 
     def explain(self, blocks: Callable[[], Iterable[np.ndarray]], uri: str = "audio", source: str | None = None,
-                sink: AudioSink | None = None) -> Explanation:
+                sink: AudioSink | None = None, progress: Callable[[str, float], None] | None = None) -> Explanation:
         """Explain a 16 kHz waveform given as consecutive blocks, window by window (see the module's notes).
 
         ``blocks()`` must give the blocks afresh at each call (the waveform is read three times).
         The explanation's audio goes to ``sink`` piece by piece; without one it is kept in memory
-        in :attr:`ClassExplanation.audio` and ``complement``.
+        in :attr:`ClassExplanation.audio` and ``complement``. ``progress(stage, seconds)`` is told
+        the seconds of audio each stage of :data:`STAGES` has just done, block by block or window
+        by window: each stage covers the whole file once.
         """
         memory = MemorySink() if sink is None else None
         sink = sink or memory
+        done = progress or (lambda stage, seconds: None)
         classifier = self.proxy.model.classifier.weight.detach().numpy()  # Θ (class, component)
         dictionary = self.proxy.model.dictionary.detach().numpy()  # (freq, component)
         class_mask = np.array([name in self.proxy.classes for name in CLASSES])
         thresholds = {name: self.proxy.binarization.get(name, Binarization()) for name in CLASSES}
 
         # 1. The teacher over the whole file (streamed: exactly as one pass), binarised as a whole.
-        teacher_probabilities = self.teacher.predict_stream(blocks(), embedding=False).probabilities
+        teacher_probabilities = self.teacher.predict_stream(_told(blocks(), done), embedding=False).probabilities
         detected = binarize(teacher_probabilities, thresholds) & class_mask  # (frame, class)
         frames = len(detected)
         # 2. The proxy window by window: relevance over the frames where each class is detected
         #    (the whole file if never), and what the report draws, pooled for long files.
         step = max(1, math.ceil(frames / REPORT_COLUMNS))
         pooled_activations, pooled_spectrogram = Pooled(step), Pooled(step)
-        chosen_frames = np.where(detected.any(axis=0), detected, True).astype(np.float32)  # (frame, class)
-        sums, totals = 0.0, 0.0  # Σ_t H[:, t] chosen[t, c] (component, class), Σ_t H[:, t] (component,)
+        sums = ActivationSums(np.where(detected.any(axis=0), detected, True))
         proxy_probabilities, cache, samples = [], {}, 0
         for window in windows(blocks(), self.window_samples):
             output = self._proxy(window, cache)
             activations = output.embedding.T  # H (component, frame)
-            span = slice(window.first_frame, window.first_frame + activations.shape[1])
-            sums = sums + activations @ chosen_frames[span]
-            totals = totals + activations.sum(axis=1)
+            sums.add(activations, window.first_frame)
             proxy_probabilities.append(output.probabilities)
             pooled_activations.add(activations)
             pooled_spectrogram.add(_spectrogram(window.samples))
             sink.input(window.samples[:window.owned])
             samples += window.owned
+            done(STAGES[1], window.owned / SAMPLE_RATE)
         proxy_probabilities = np.concatenate(proxy_probabilities)
-        relevance = relevance_of_means(sums / np.maximum(chosen_frames.sum(axis=0), 1), classifier)
+        relevance = sums.relevance(classifier)
         shapes = prototypes(relevance, dictionary)
-        reference = dictionary @ (totals / frames)
+        reference = dictionary @ sums.mean()
         chosen = relevant_components(relevance, self.threshold)
         # 3. Per window: the audio of each class's components, and the teacher on what is left.
         rng = np.random.default_rng(self.seed)
@@ -150,6 +159,7 @@ class Explainer:
                     audios = [rest, kept] + [separate(component_mask(activations, dictionary, drawn))[1]
                                              for drawn in draws[column]]
                     after[column] += [self.teacher.predict(audio).probabilities[where, column].sum() for audio in audios]
+            done(STAGES[2], window.owned / SAMPLE_RATE)
         classes = {}
         for column, name in enumerate(CLASSES):
             if not class_mask[column]:
@@ -186,6 +196,13 @@ class Explainer:
         if window.last and window.start == 0:
             cache[window.start] = output
         return output
+
+
+def _told(blocks: Iterable[np.ndarray], done: Callable[[str, float], None]) -> Iterator[np.ndarray]:
+    """``blocks``, telling ``done`` the seconds of each as the teacher takes it (the first of :data:`STAGES`)."""
+    for block in blocks:
+        yield block
+        done(STAGES[0], len(block) / SAMPLE_RATE)
 
 
 def _spectrogram(samples: np.ndarray) -> np.ndarray:

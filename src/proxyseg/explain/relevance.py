@@ -56,7 +56,8 @@ def global_relevance(activations: np.ndarray, classifier: np.ndarray, frames: np
         Optional boolean ``(frame,)`` or ``(frame, class)``: average ``H`` over these frames
         only (e.g. where each class is detected). Without frames, over the whole file.
 
-    A class whose contributions are all non-positive gets zeros.
+    A class whose contributions are all non-positive gets zeros. See :class:`ActivationSums` for
+    a file given window by window.
 
     Examples
     --------
@@ -64,14 +65,45 @@ def global_relevance(activations: np.ndarray, classifier: np.ndarray, frames: np
     >>> global_relevance(H, np.array([[2.0, 1.0]]))[:, 0]
     array([1. , 0.5])
     """
-    classes = classifier.shape[0]
-    if frames is None:
-        means = np.repeat(activations.mean(axis=1, keepdims=True), classes, axis=1)  # (component, class)
-    else:
-        chosen = np.broadcast_to(frames.reshape(frames.shape[0], -1), (activations.shape[1], classes)).astype(float)
-        counts = chosen.sum(axis=0)
-        means = (activations @ chosen) / np.maximum(counts, 1)
-    return relevance_of_means(means, classifier)
+    frame_count, classes = activations.shape[1], classifier.shape[0]
+    chosen = np.ones((frame_count, classes)) if frames is None else frames.reshape(frame_count, -1)
+    sums = ActivationSums(np.broadcast_to(chosen, (frame_count, classes)))
+    sums.add(activations, 0)
+    return sums.relevance(classifier)
+
+
+class ActivationSums:
+    """The sums of ``H`` that global relevance and the reference spectrum need, window by window.
+
+    ``chosen`` ``(frame, class)`` (bool or weights) says over which frames of the file each
+    class's mean activations are taken.
+
+    Examples
+    --------
+    >>> sums = ActivationSums(np.array([[True], [False], [True]]))
+    >>> sums.add(np.array([[1.0, 5.0]]), 0); sums.add(np.array([[3.0]]), 2)
+    >>> sums.relevance(np.array([[1.0]])), sums.mean()
+    (array([[1.]]), array([3.]))
+    """
+
+    def __init__(self, chosen: np.ndarray):
+        self.chosen = np.asarray(chosen, dtype=np.float32)  # (frame, class)
+        self.per_class, self.total, self.frames = 0.0, 0.0, 0  # Σ_t H[:, t] chosen[t, c], Σ_t H[:, t], frames
+
+    def add(self, activations: np.ndarray, first_frame: int) -> None:
+        """Add ``H`` ``(component, frame)`` of the frames from ``first_frame`` on."""
+        span = slice(first_frame, first_frame + activations.shape[1])
+        self.per_class = self.per_class + activations @ self.chosen[span]
+        self.total = self.total + activations.sum(axis=1)
+        self.frames += activations.shape[1]
+
+    def relevance(self, classifier: np.ndarray) -> np.ndarray:
+        """:func:`global_relevance` ``(component, class)`` of the frames added, with Θ ``classifier``."""
+        return relevance_of_means(self.per_class / np.maximum(self.chosen.sum(axis=0), 1), classifier)
+
+    def mean(self) -> np.ndarray:
+        """``z``: the mean of ``H`` over every frame added, ``(component,)``."""
+        return self.total / max(self.frames, 1)
 
 
 def relevance_of_means(means: np.ndarray, classifier: np.ndarray) -> np.ndarray:

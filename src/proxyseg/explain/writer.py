@@ -20,15 +20,16 @@ import soundfile as sf
 from proxyseg import __version__, batch
 from proxyseg.artefacts import model_type
 from proxyseg.atomic import atomic_output, write_json
-from proxyseg.audio import stream
+from proxyseg.audio import info, stream
 from proxyseg.errors import ModelError, OutputError
-from proxyseg.explain.explainer import Explainer
+from proxyseg.explain.explainer import STAGES, Explainer
 from proxyseg.explain.report import write_report, write_set_report
 from proxyseg.explain.result import SCHEMA, SET_SCHEMA, summarise
 from proxyseg.grid import SAMPLE_RATE
 from proxyseg.inputs import LIST_SUFFIXES, Job
 from proxyseg.labels import CLASSES
 from proxyseg.ownership import ForeignMarker, listed_names, read_marker, refuse_foreign
+from proxyseg.progress import progress_bar
 
 #: Written last by :func:`write_explanation`: its presence means a file's explanation is complete.
 EXPLANATION = "explanation.json"
@@ -99,7 +100,7 @@ def explain_files(inputs: Iterable[str | Path], outdir: str | Path, model: str |
     single = len(inputs) == 1 and not inputs[0].is_dir() and inputs[0].suffix.lower() not in LIST_SUFFIXES
     if not single:
         claim_summary_folder(outdir)  # refused before any file is explained, not after
-    writer = ExplanationWriter(model, outdir, single, replace=overwrite, **options)
+    writer = ExplanationWriter(model, outdir, single, replace=overwrite, progress=progress and single, **options)
     report = batch.run_inputs(writer, inputs, exclude=outputs_of_runs(outdir), shard_of=shard, workers=workers,
                               overwrite=overwrite, progress=progress, label="explaining", threads=threads)
     explained = ExplainedFiles(report, single)
@@ -114,11 +115,14 @@ class ExplanationWriter:
     """What ``proxyseg explain`` does to each file of a run (a :class:`proxyseg.batch.Writer`): explain it
     into ``outdir/<uri>/`` (into ``outdir`` itself when ``single``), see :func:`write_explanation`.
 
-    ``replace`` lets a folder holding the explanation of another file be replaced (``--overwrite``).
+    ``replace`` lets a folder holding the explanation of another file be replaced (``--overwrite``);
+    ``progress`` shows a bar per pass over each file (for a single long file).
     """
 
-    def __init__(self, model: str, outdir: Path, single: bool = False, replace: bool = False, **options):
+    def __init__(self, model: str, outdir: Path, single: bool = False, replace: bool = False, progress: bool = False,
+                 **options):
         self.model, self.outdir, self.single, self.replace, self.options = model, Path(outdir), single, replace, options
+        self.progress = progress
         self._explainer = None
 
     def setup(self) -> None:
@@ -137,11 +141,16 @@ class ExplanationWriter:
 
     def __call__(self, job: Job) -> dict:
         """Explain ``job``; the content of its explanation.json."""
-        return write_explanation(self._explainer, job.path, self.folder(job), job.uri, replace=self.replace)
+        return write_explanation(self._explainer, job.path, self.folder(job), job.uri, replace=self.replace,
+                                 progress=self.progress)
 
 
-def write_explanation(explainer: Explainer, path: Path, outdir: Path, uri: str, replace: bool = False) -> dict:
+def write_explanation(explainer: Explainer, path: Path, outdir: Path, uri: str, replace: bool = False,
+                      progress: bool = False) -> dict:
     """Explain the audio file ``path`` into ``outdir``; the content of its explanation.json.
+
+    With ``progress``, a bar on stderr follows each pass over the file (:data:`~proxyseg.explain.explainer.STAGES`),
+    window by window.
 
     The file is read as a stream, window by window (memory is bounded by the explainer's window),
     and its audio written as it comes: ``input.wav``, and ``<class>.wav`` and ``<class>.rest.wav``
@@ -170,8 +179,10 @@ def write_explanation(explainer: Explainer, path: Path, outdir: Path, uri: str, 
                                       "input": source, "outputs": claimed})
     sink = _FileSink(outdir, ExitStack())
     try:
-        with sink.outputs:
-            explanation = explainer.explain(lambda: stream(path), uri, str(path), sink=sink)
+        with sink.outputs, progress_bar(progress) as bar:
+            stages = {stage: bar.add_task(stage, total=round(info(path).duration)) for stage in STAGES}
+            explanation = explainer.explain(lambda: stream(path), uri, str(path), sink=sink,
+                                            progress=lambda stage, seconds: bar.advance(stages[stage], seconds))
     except BaseException:
         # Nothing was renamed into place: the folder is as it was, and says so again.
         if marker is None:

@@ -1,10 +1,15 @@
-"""Teachers by name: the off-the-shelf models, or a model directory (or shipped model) of ours."""
+"""Teachers by name: the off-the-shelf models, or a model directory (or shipped model) of ours; and
+a proxy directory read whole, with its teacher and dictionary (:func:`load_proxy`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
-from proxyseg.artefacts import LoadedModel
+import numpy as np
+import torch
+
+from proxyseg.artefacts import LoadedModel, load_model
 from proxyseg.errors import ModelError
 from proxyseg.inference.base import FrameModel
 from proxyseg.inference.neural import Inference
@@ -51,4 +56,53 @@ def teacher_of(proxy: LoadedModel) -> FrameModel:
     if (proxy.path is None or Path(reference).is_absolute() or ".." in Path(reference).parts
             or not (proxy.path / reference).resolve().is_relative_to(proxy.path.resolve())):
         raise ModelError(f"{proxy.path}: its teacher must be a name or a folder inside it, got {reference[:100]!r}")
-    return Inference.from_pretrained(proxy.path / reference)
+    teacher = load_model(proxy.path / reference)
+    _share_embedded_teacher(proxy, teacher)
+    return Inference(teacher)
+
+
+@dataclass
+class ProxyBundle:
+    """A proxy model directory read whole.
+
+    Attributes
+    ----------
+    proxy
+        The proxy (:func:`~proxyseg.artefacts.load_model`).
+    teacher
+        The teacher it was distilled from (:func:`teacher_of`).
+    dictionary
+        ``W`` ``(freq, component)``, the dictionary the proxy reconstructs with.
+    """
+
+    proxy: LoadedModel
+    teacher: FrameModel
+    dictionary: np.ndarray
+
+
+def load_proxy(name_or_path: str | Path = "proxy") -> ProxyBundle:
+    """A proxy directory (or a shipped proxy's name) read once: the proxy, its teacher and ``W``.
+
+    A proxy on its teacher's embedding holds the teacher's network; when the teacher's folder
+    holds the same weights, the proxy runs the very network loaded as the teacher (one copy in
+    memory, not two).
+
+    Raises
+    ------
+    ModelError
+        Not a proxy, or its teacher cannot be loaded.
+    """
+    proxy = load_model(name_or_path)
+    if proxy.type != "proxy_segmenter":
+        raise ModelError(f"{proxy.path}: a {proxy.type} has no NMF bottleneck; give a proxy model")
+    return ProxyBundle(proxy, teacher_of(proxy), proxy.model.dictionary.detach().numpy())
+
+
+def _share_embedded_teacher(proxy: LoadedModel, teacher: LoadedModel) -> None:
+    """Let a proxy on its teacher's embedding run ``teacher``'s network, if it holds the same weights."""
+    embedded = getattr(proxy.model.features, "teacher", None)
+    if embedded is None or embedded.get_config() != teacher.model.get_config():
+        return
+    ours, theirs = embedded.state_dict(), teacher.model.state_dict()
+    if ours.keys() == theirs.keys() and all(torch.equal(ours[name], theirs[name]) for name in ours):
+        proxy.model.features.teacher = teacher.model.requires_grad_(False)
