@@ -239,12 +239,8 @@ def train_proxy(corpus: str | Path, teacher: str | Path, output: str | Path, *, 
     scores = fidelity([file.targets for file in dev_files],
                       [Inference(proxy).predict(file.waveform).probabilities for file in dev_files],
                       CLASSES)
-    summary = training.summary()
     write_json(output / "training.json", {
-        "corpus": str(corpus), "teacher": str(teacher), "seed": seed, "epochs": summary["epochs"],
-        "processes": summary["processes"], "threads_per_process": summary["threads_per_process"],
-        "dataloader_workers": summary["dataloader_workers"],
-        "best_checkpoint": summary["best_checkpoint"], "best_dev_kd": summary["best_score"],
+        "corpus": str(corpus), "teacher": str(teacher), "seed": seed, **training.summary("best_dev_kd"),
         "train_files": len(train_files), "dev_files": len(dev_files),
         "dev_fidelity": {name: vars(scores[name]) for name in black_box.classes},
         "options": {"features": features, "dictionary": str(dictionary) if dictionary else None, "joint": joint,

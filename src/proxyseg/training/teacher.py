@@ -101,12 +101,8 @@ def train_teacher(corpora: str | Path | Sequence[str | Path], output: str | Path
                                      [f.mask[:n] for f, n in zip(dev_files, frames)], classes)
     spec = specification(chunk_duration, features=features)
     save_model(output, model, classes=classes, binarization=binarization, spec=spec)
-    summary = training.summary()
     write_json(output / "training.json", {
-        "corpora": [str(corpus.root) for corpus in corpora], "seed": seed, "epochs": summary["epochs"],
-        "processes": summary["processes"], "threads_per_process": summary["threads_per_process"],
-        "dataloader_workers": summary["dataloader_workers"],
-        "best_checkpoint": summary["best_checkpoint"], "best_dev_f1": summary["best_score"],
+        "corpora": [str(corpus.root) for corpus in corpora], "seed": seed, **training.summary("best_dev_f1"),
         "train_files": len(train_files), "dev_files": len(dev_files),
         "options": {"features": features, "n_mels": n_mels, "ssl_model": ssl_model, "repeats": repeats,
                     "chunk_duration": chunk_duration,

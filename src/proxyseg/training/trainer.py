@@ -158,10 +158,11 @@ class Training:
         model.eval()
         return best
 
-    def summary(self) -> dict:
-        """Epochs run, processes and their threads, and the best checkpoint with its score, for ``training.json``."""
+    def summary(self, score_name: str) -> dict:
+        """Epochs run, processes and their threads, and the best checkpoint with its score (under
+        ``score_name``), as ``training.json`` records them."""
         score = self.best.best_model_score
         return {"epochs": self.trainer.current_epoch, "processes": self.trainer.world_size,
                 "threads_per_process": torch.get_num_threads(), "dataloader_workers": self.DATALOADER_WORKERS,
                 "best_checkpoint": Path(self.best.best_model_path).name or None,
-                "best_score": float(score) if isinstance(score, torch.Tensor) else score}
+                score_name: float(score) if isinstance(score, torch.Tensor) else score}
