@@ -116,7 +116,7 @@ class ExplanationWriter:
     into ``outdir/<uri>/`` (into ``outdir`` itself when ``single``), see :func:`write_explanation`.
 
     ``replace`` lets a folder holding the explanation of another file be replaced (``--overwrite``);
-    ``progress`` shows a bar per pass over each file (for a single long file).
+    ``progress`` shows a bar per pass over each file longer than the explainer's window.
     """
 
     def __init__(self, model: str, outdir: Path, single: bool = False, replace: bool = False, progress: bool = False,
@@ -149,8 +149,8 @@ def write_explanation(explainer: Explainer, path: Path, outdir: Path, uri: str, 
                       progress: bool = False) -> dict:
     """Explain the audio file ``path`` into ``outdir``; the content of its explanation.json.
 
-    With ``progress``, a bar on stderr follows each pass over the file (:data:`~proxyseg.explain.explainer.STAGES`),
-    window by window.
+    With ``progress``, a file longer than the explainer's window shows a bar on stderr for each pass
+    over it (:data:`~proxyseg.explain.explainer.STAGES`), window by window.
 
     The file is read as a stream, window by window (memory is bounded by the explainer's window),
     and its audio written as it comes: ``input.wav``, and ``<class>.wav`` and ``<class>.rest.wav``
@@ -179,8 +179,9 @@ def write_explanation(explainer: Explainer, path: Path, outdir: Path, uri: str, 
                                       "input": source, "outputs": claimed})
     sink = _FileSink(outdir, ExitStack())
     try:
-        with sink.outputs, progress_bar(progress) as bar:
-            stages = {stage: bar.add_task(stage, total=round(info(path).duration)) for stage in STAGES}
+        duration = info(path).duration
+        with sink.outputs, progress_bar(progress and duration * SAMPLE_RATE > explainer.window_samples) as bar:
+            stages = {stage: bar.add_task(stage, total=round(duration)) for stage in STAGES}
             explanation = explainer.explain(lambda: stream(path), uri, str(path), sink=sink,
                                             progress=lambda stage, seconds: bar.advance(stages[stage], seconds))
     except BaseException:
