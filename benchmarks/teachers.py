@@ -22,10 +22,10 @@ from reporting import publish  # benchmarks/reporting.py, beside this script
 
 from proxyseg.audio import info, load
 from proxyseg.corpus.manifest import Corpus
+from proxyseg.corpus.recordings import pyannote_sample
 from proxyseg.formats import read_rttm
 from proxyseg.labels import CLASSES, speaker_turns_to_classes
 from proxyseg.metrics import detection_scores
-from proxyseg.corpus.recordings import pyannote_sample
 from proxyseg.segmentation import Segmenter
 from proxyseg.teachers import OmniVADTeacher, PyannoteOnnxTeacher, SileroTeacher
 

