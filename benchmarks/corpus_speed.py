@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 from proxyseg.corpus import build_corpus
+from proxyseg.corpus.catalogue import set_sources
 from proxyseg.corpus.debian import default_cache_dir
 from proxyseg.corpus.prepare import prepare_sources
-from proxyseg.corpus.sources import default_sources
 
 
 def main() -> None:
@@ -34,7 +34,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         cache = Path(scratch) / "cache" if args.cold else default_cache_dir()
         start = time.perf_counter()
-        sources = default_sources(cache)
+        sources = set_sources("default", cache)
         prepare_sources(sources, cache, jobs=args.jobs)
         preparation = time.perf_counter() - start
 

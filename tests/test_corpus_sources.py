@@ -1,14 +1,17 @@
 import io
 import shutil
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
+from proxyseg.corpus.catalogue import FAMILIES, HELD_OUT, SOURCE_SETS, set_sources
 from proxyseg.corpus.debian import default_cache_dir
+from proxyseg.corpus.families.fillets import fillets_sources
 from proxyseg.corpus.opensfx import read_catalogue
-from proxyseg.corpus.sources import KINDS, _fillets_speech, default_sources, folder_sources
+from proxyseg.corpus.sources import KINDS, folder_sources
 from proxyseg.errors import CorpusError
 
 
@@ -54,20 +57,30 @@ def test_truncated_catalogue_is_a_clear_error(tmp_path):
         read_catalogue(path)
 
 
-def test_fillets_speakers_are_the_two_fish_or_a_level_character(tmp_path):
-    names = ["city/cs/vit-hs-klid1", "city/cs/vit-m-hlava", "city/cs/vit-v-ahoj", "bathroom/cs/m-myslis",
-             "reactor/cs/rea-x-pldik", "reactor/cs/help23", "city/en/vit-x-end"]
+def test_fillets_speakers_are_the_fonts_of_the_level_scripts(tmp_path):
+    """Each line's speaker is its font in the level's script: the two fish (the same actors in every
+    level) or a character of the level; a line the script does not list, by an m/v code in its name."""
+    sound, script = tmp_path / "usr/share/games/fillets-ng/sound", tmp_path / "usr/share/games/fillets-ng/script"
+    names = ["city/cs/vit-hs-klid1", "city/cs/vit-m-hlava", "city/cs/key-start", "city/cs/vit-v-ahoj",
+             "bathroom/cs/m-myslis", "reactor/cs/help23", "city/en/vit-x-end"]
     for name in names:
-        (tmp_path / f"{name}.ogg").parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / f"{name}.ogg").touch()
-    groups = {source.name: source.group for source in _fillets_speech(tmp_path)}
+        (sound / f"{name}.ogg").parent.mkdir(parents=True, exist_ok=True)
+        sf.write(sound / f"{name}.ogg", np.zeros(800), 8000, format="OGG", subtype="VORBIS")
+    (sound / "city/cs/vit-m-empty.ogg").touch()  # no samples
+    (script / "city").mkdir(parents=True)
+    (script / "city" / "dialogs_cs.lua").write_text(
+        'dialogId("vit-hs-klid1", "font_statue", "Klid.")\n'
+        'dialogId("vit-m-hlava", "font_small", "Hlava.")\n'
+        'dialogId( "key-start", "font_big", "Start.")\n')
+    groups = {source.name: source.group for source in fillets_sources(tmp_path, "cs")}
     assert groups == {
-        "fillets/city/vit-hs-klid1": "fillets:city-hs",
+        "fillets/city/vit-hs-klid1": "fillets:city-statue",
         "fillets/city/vit-m-hlava": "fillets:m",
+        "fillets/city/key-start": "fillets:v",  # its name says nothing: the script says the big fish
         "fillets/city/vit-v-ahoj": "fillets:v",
         "fillets/bathroom/m-myslis": "fillets:m",
-        "fillets/reactor/rea-x-pldik": "fillets:reactor-x",
-    }  # no character code (help23) and English takes are left out
+    }  # neither script nor code (help23), another language and an empty file are left out
+    assert {s.group for s in fillets_sources(tmp_path, "en")} == set()
 
 
 def test_folder_sources_groups_by_file_or_by_folder(source_folder):
@@ -96,7 +109,7 @@ def test_cache_dir_follows_the_environment(monkeypatch, tmp_path):
 @pytest.mark.skipif(shutil.which("apt-get") is None, reason="the default sources come from Debian packages")
 def test_default_sources_from_debian_packages():
     """The real default material: fetched once into the user's cache (about 125 MB)."""
-    sources = default_sources(default_cache_dir())
+    sources = set_sources("default", default_cache_dir())
     kinds = {kind: [s for s in sources if s.kind == kind] for kind in KINDS}
     assert len(kinds["speech"]) > 1500
     assert len({s.group for s in kinds["speech"]}) >= 30
@@ -105,3 +118,17 @@ def test_default_sources_from_debian_packages():
     assert all(source.path.exists() for source in sources)
     if shutil.which("fluidsynth"):
         assert any(source.name.startswith("openmsx/") for source in kinds["music"])
+
+
+def test_source_sets_hold_out_whole_families_of_every_kind():
+    """The cross-source test's families are in no other set a model trains on, and cover every kind."""
+    from proxyseg.cli.making import SOURCE_SET_NAMES
+
+    assert SOURCE_SET_NAMES == tuple(SOURCE_SETS)
+    assert set(SOURCE_SETS["held-out"]) == set(HELD_OUT)
+    assert not set(HELD_OUT) & (set(SOURCE_SETS["real"]) | set(SOURCE_SETS["default"]))
+    assert set(SOURCE_SETS["real"]) | set(HELD_OUT) == set(FAMILIES)
+    for name in ("real", "held-out", "default"):
+        assert {FAMILIES[family].kind for family in SOURCE_SETS[name]} == set(KINDS)
+    with pytest.raises(CorpusError, match="no source set 'nope'"):
+        set_sources("nope", Path("."))

@@ -10,6 +10,10 @@ from proxyseg.cli.options import PER_CORE, SEED, FiniteRange, trainer_arguments,
 from proxyseg.cli.output import print_explanation, print_stats, say, stdout
 from proxyseg.limits import MAX_HOURS
 
+#: The names of :data:`proxyseg.corpus.catalogue.SOURCE_SETS`, here so that ``--help`` imports no corpus code.
+SOURCE_SET_NAMES = ("default", "real", "held-out")
+
+
 @click.group()
 def corpus() -> None:
     """Build labelled corpora."""
@@ -21,7 +25,10 @@ def corpus() -> None:
               help="Total audio to generate (80 % train, 10 % dev, 10 % test).")
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Seed: the same seed gives the same corpus.")
 @click.option("--sources", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Your own speech/ music/ noise/ folders instead of the default Debian sources.")
+              help="Your own speech/ music/ noise/ folders instead of the Debian sources.")
+@click.option("--source-set", type=click.Choice(SOURCE_SET_NAMES), default="default", show_default=True,
+              help="Which Debian recordings to mix: proxyseg 0.1's (default), every family but the held-out "
+                   "ones (real), or only the held-out ones: the cross-source test (held-out).")
 @click.option("--group-depth", type=click.IntRange(0, 64), default=0, show_default=True,
               help="With --sources: group files by their first N folders (speaker, track); 0 = one group per file.")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
@@ -29,7 +36,7 @@ def corpus() -> None:
 @click.option("--jobs", "-j", type=PER_CORE, help="Worker processes [default: all cores].")
 @click.option("--overwrite", is_flag=True, help="Replace a corpus already in OUTDIR.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
-def corpus_build(outdir: Path, hours: float, seed: int, sources: Path | None, group_depth: int,
+def corpus_build(outdir: Path, hours: float, seed: int, sources: Path | None, source_set: str, group_depth: int,
                  cache_dir: Path | None, jobs: int | None, overwrite: bool, quiet: bool) -> None:
     """Mix a labelled speech/music/noise/overlap corpus into OUTDIR.
 
@@ -38,7 +45,7 @@ def corpus_build(outdir: Path, hours: float, seed: int, sources: Path | None, gr
     """
     from proxyseg.corpus import build_corpus
 
-    options = {"hours": hours, "seed": seed, "sources": sources, "group_depth": group_depth,
+    options = {"hours": hours, "seed": seed, "sources": sources, "source_set": source_set, "group_depth": group_depth,
                "overwrite": overwrite, "progress": not quiet}
     if cache_dir is not None:
         options["cache_dir"] = cache_dir

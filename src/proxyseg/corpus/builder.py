@@ -22,11 +22,12 @@ from proxyseg import __version__
 from proxyseg.atomic import is_temporary, write_json, write_text
 from proxyseg.audio import save
 from proxyseg.corpus.activity import RULES
+from proxyseg.corpus.catalogue import set_sources
 from proxyseg.corpus.debian import default_cache_dir
 from proxyseg.corpus.manifest import Corpus
 from proxyseg.corpus.prepare import PreparedSource, prepare_sources
 from proxyseg.corpus.scene import MixingConfig, SourcePool, mix_scene
-from proxyseg.corpus.sources import default_sources, folder_sources
+from proxyseg.corpus.sources import folder_sources
 from proxyseg.corpus.splits import DEFAULT_PROPORTIONS, SPLITS, assign_groups
 from proxyseg.corpus.stats import corpus_stats, scene_stats
 from proxyseg.errors import CorpusError
@@ -55,7 +56,10 @@ class CorpusBuilder:
     seed
         The corpus's seed.
     sources
-        A folder with ``speech/ music/ noise/`` sub-folders, or None for the default Debian sources.
+        A folder with ``speech/ music/ noise/`` sub-folders, or None for the Debian sources of ``source_set``.
+    source_set
+        Without ``sources``: the families of Debian recordings to mix (see
+        :data:`proxyseg.corpus.catalogue.SOURCE_SETS`: ``default``, ``real``, ``held-out``).
     group_depth
         For ``sources``: see :func:`proxyseg.corpus.sources.folder_sources`.
     cache_dir
@@ -72,6 +76,7 @@ class CorpusBuilder:
     hours: float = 1.0
     seed: int = 0
     sources: Path | None = None
+    source_set: str = "default"
     group_depth: int = 0
     cache_dir: Path = field(default_factory=default_cache_dir)
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
@@ -88,7 +93,8 @@ class CorpusBuilder:
         _check_space(output, self.hours)
         self._claim(output)
         with progress_bar(self.progress) as progress:
-            sources = folder_sources(self.sources, self.group_depth) if self.sources else default_sources(self.cache_dir)
+            sources = (folder_sources(self.sources, self.group_depth) if self.sources
+                       else set_sources(self.source_set, self.cache_dir))
             task = progress.add_task("preparing sources", total=len(sources))
             prepared = prepare_sources(sources, self.cache_dir, jobs=self.jobs,
                                        on_done=lambda: progress.advance(task))
@@ -155,6 +161,7 @@ class CorpusBuilder:
             "seed": self.seed,
             "hours": self.hours,
             "sources": str(self.sources) if self.sources else "debian",
+            "source_set": None if self.sources else self.source_set,
             "group_depth": self.group_depth,
             "proportions": list(self.proportions),
             "mixing": self.mixing.to_dict(),

@@ -17,16 +17,6 @@ from proxyseg.errors import CorpusError
 
 logger = logging.getLogger(__name__)
 
-#: Data packages holding the default sources (see DESIGN §5).
-DEFAULT_PACKAGES = (
-    "fillets-ng-data-cs",  # real Czech voice acting, one line per file
-    "fillets-ng-data",  # game music and a few sound effects
-    "openttd-openmsx",  # MIDI songs, rendered with fluidsynth
-    "openttd-opensfx",  # real recordings of trains, wind, machines, animals
-    "timgm6mb-soundfont",  # the General MIDI sound font used to render the songs
-)
-
-
 def default_cache_dir() -> Path:
     """Folder for downloaded packages and prepared sources.
 
