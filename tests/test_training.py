@@ -176,3 +176,19 @@ def test_training_runs_the_torch_threads_asked_and_says_so(tiny_corpus, tmp_path
     assert result.returncode == 0, result.stderr
     summary = json.loads((output / "training.json").read_text())
     assert summary["threads_per_process"] == threads and summary["dataloader_workers"] == 0
+
+
+def test_train_teacher_builds_the_tcn_and_chunks_asked_for(tiny_corpus, tmp_path):
+    """``--bottleneck/--channels/--blocks/--repeats`` shape the saved teacher (its context grows with
+    the blocks) and ``--chunk-duration`` its training examples, as training.json records."""
+    output = tmp_path / "teacher"
+    result = subprocess.run([sys.executable, "-m", "proxyseg", "train", "teacher", str(tiny_corpus.root), "-o",
+                             str(output), "--max-epochs", "1", "--bottleneck", "16", "--channels", "24", "--blocks", "5",
+                             "--repeats", "1", "--chunk-duration", "6", "-q"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    loaded = load_model(output)
+    arguments = loaded.model.get_config()
+    assert (arguments["bottleneck"], arguments["channels"], arguments["blocks"], arguments["repeats"]) == (16, 24, 5, 1)
+    assert loaded.model.receptive_field == 31  # (2**5 - 1) frames each side
+    options = json.loads((output / "training.json").read_text())["options"]
+    assert options["chunk_duration"] == 6 and options["blocks"] == 5

@@ -100,8 +100,19 @@ def train() -> None:
 @click.option("--features", type=click.Choice(["spectrogram", "logmel", "ssl"]), default="spectrogram",
               show_default=True, help="Input features; ssl = a frozen WavLM/HuBERT/wav2vec2 (see --ssl-model).")
 @click.option("--ssl-model", help="With --features ssl: a local model directory (or an id in the HF cache).")
+@click.option("--bottleneck", type=click.IntRange(1, 2048), default=64, show_default=True,
+              help="Channels between the TCN's blocks.")
+@click.option("--channels", type=click.IntRange(1, 4096), default=128, show_default=True,
+              help="Channels inside a TCN block.")
+@click.option("--blocks", type=click.IntRange(1, 16), default=3, show_default=True,
+              help="Blocks per repeat, of dilations 1, 2, 4, …: context grows as 2**blocks.")
+@click.option("--repeats", type=click.IntRange(1, 64), default=5, show_default=True,
+              help="Repeats of the blocks (the paper's teacher: 3 blocks × 5 repeats, 0.7 s of context each side).")
+@click.option("--chunk-duration", type=FiniteRange(min=1, max=60), default=4.0, show_default=True,
+              help="Seconds of audio per training example (longer for a wider context).")
 @training_options
 def train_teacher_command(corpora: tuple[Path, ...], outdir: Path, features: str, ssl_model: str | None,
+                          bottleneck: int, channels: int, blocks: int, repeats: int, chunk_duration: float,
                           **training) -> None:
     """Train the paper's TCN teacher on CORPORA (made by 'corpus build' or laid out alike).
 
@@ -109,7 +120,9 @@ def train_teacher_command(corpora: tuple[Path, ...], outdir: Path, features: str
     """
     from proxyseg.training.teacher import train_teacher
 
-    trained = train_teacher(corpora, outdir, features=features, ssl_model=ssl_model, **trainer_arguments(**training))
+    trained = train_teacher(corpora, outdir, features=features, ssl_model=ssl_model, bottleneck=bottleneck,
+                            channels=channels, blocks=blocks, repeats=repeats, chunk_duration=chunk_duration,
+                            **trainer_arguments(**training))
     if trained is not None:  # None in the other processes of a DDP run
         say(f"teacher written to {trained.path}")
 
