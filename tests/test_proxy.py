@@ -229,6 +229,25 @@ def test_an_off_the_shelf_teacher_on_a_plain_folder_distils_its_classes_only(tin
     assert np.all(probabilities[:, 1:] == 0)  # classes the teacher does not predict stay empty
 
 
+def test_a_proxy_distilled_from_a_committee_carries_it_whole(tiny_corpus, dictionary_dir, tmp_path):
+    """The committee (its configuration and its experts of ours) is copied into the proxy, its
+    thresholds become the proxy's, and the proxy's teacher is that committee again."""
+    from proxyseg.teachers.committee import CommitteeTeacher
+    from proxyseg.training.committee import make_committee
+
+    committee = make_committee(tiny_corpus.root, tmp_path / "committee", {"speech": "silero", "noise": "teacher"})
+    trained = train_proxy(tiny_corpus.root, str(tmp_path / "committee"), tmp_path / "proxy", dictionary=dictionary_dir,
+                          **TINY)
+    loaded = load_model(trained.path)
+    assert loaded.classes == ("speech", "noise") and loaded.binarization == committee.binarization
+    assert (trained.path / "teacher" / "experts" / "noise" / "model.safetensors").is_file()
+    carried = teacher_of(loaded)
+    assert isinstance(carried, CommitteeTeacher) and carried.classes == ("speech", "noise")
+    waveform = np.random.default_rng(0).standard_normal(16000 * 3).astype(np.float32) * 0.1
+    np.testing.assert_allclose(carried.predict(waveform).probabilities, committee.teacher.predict(waveform).probabilities,
+                               atol=1e-6)
+
+
 def test_teacher_features_need_a_teacher_of_ours(tiny_corpus, tmp_path):
     with pytest.raises(ModelError, match="features teacher"):
         train_proxy(tiny_corpus.root, "silero", tmp_path / "proxy", features="teacher", **TINY)

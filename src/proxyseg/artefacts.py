@@ -71,6 +71,7 @@ _CONFIG = Fields({
     "arguments": MapOf(Text(100), _Anything()),
     "classes": ListOf(Choice(CLASSES), shortest=1, longest=len(CLASSES), unique=True),
     "binarization": MapOf(Choice(CLASSES), _BINARIZATION),
+    "experts": MapOf(Choice(CLASSES), Text(1000)),  # a committee's (proxyseg.teachers.committee)
     "specification": Fields({"sample_rate": Integer(1, 10**6), "hop_length": Integer(1, 10**6),
                              "win_length": Integer(1, 10**6), "chunk_duration": Number(0.025, 3600.0),
                              "proxyseg_version": Text(100), "features": Text(100), "teacher": Text(1000)}),
@@ -201,9 +202,15 @@ def resolve(name_or_path: str | Path) -> Path:
     raise ModelError(f"{name_or_path}: no such model directory; shipped models: {', '.join(available) or 'none'}")
 
 
+def read_config(name_or_path: str | Path) -> tuple[Path, dict]:
+    """A model directory (or shipped model) and its checked ``config.json``: no weights are read."""
+    directory = resolve(name_or_path)
+    return directory, read_json(directory, CONFIG, _CONFIG)
+
+
 def model_type(name_or_path: str | Path) -> str:
-    """The type of a model directory (or shipped model), from its checked ``config.json`` alone: no weights are read."""
-    return read_json(resolve(name_or_path), CONFIG, _CONFIG)["type"]
+    """The type of a model directory (or shipped model), from its checked ``config.json`` alone."""
+    return read_config(name_or_path)[1]["type"]
 
 
 def load_model(name_or_path: str | Path) -> LoadedModel:
@@ -230,6 +237,9 @@ def load_model(name_or_path: str | Path) -> LoadedModel:
         raise ModelError(f"{directory}: not a model directory (no {CONFIG})")
     config = read_json(directory, CONFIG, _CONFIG)
     _check_grid(directory, config.get("specification", {}))
+    if config["type"] == "committee":
+        raise ModelError(f"{directory}: a committee of teachers, not a network: load it with "
+                         "proxyseg.teachers.load_teacher or Segmenter.from_pretrained")
     if config["type"] not in MODEL_TYPES:
         raise ModelError(f"{directory / CONFIG}: unknown model type {config['type']!r}; known: {sorted(MODEL_TYPES)}")
     arguments = _current_names(config.get("arguments", {}), directory / CONFIG)

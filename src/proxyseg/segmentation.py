@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from pyannote.core import Annotation
 
-from proxyseg.artefacts import LoadedModel, load_model
+from proxyseg.artefacts import LoadedModel, load_model, model_type
 from proxyseg.audio import as_waveform, stream
 from proxyseg.formats import EXTENSIONS, write_annotation
 from proxyseg.grid import SAMPLE_RATE
@@ -18,6 +18,7 @@ from proxyseg.inference.neural import Inference
 from proxyseg.inputs import Job
 from proxyseg.labels import CLASSES, frames_to_annotation
 from proxyseg.postprocessing import Binarization, binarize
+from proxyseg.teachers.committee import COMMITTEE, load_committee
 
 
 @dataclass
@@ -60,7 +61,11 @@ class Segmenter:
 
     @classmethod
     def from_pretrained(cls, model: str | Path | LoadedModel = "proxy") -> Segmenter:
-        """The segmenter of a model directory, of a shipped model by name, or of a model already loaded."""
+        """The segmenter of a model directory (a committee's included), of a shipped model by name,
+        or of a model already loaded."""
+        if not isinstance(model, LoadedModel) and model_type(model) == COMMITTEE:
+            committee = load_committee(model)
+            return cls(committee.teacher, committee.binarization)
         loaded = model if isinstance(model, LoadedModel) else load_model(model)
         return cls(Inference(loaded), loaded.binarization)
 

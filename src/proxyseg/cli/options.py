@@ -69,6 +69,21 @@ def thresholds_option(context, parameter, values: tuple[str, ...]) -> dict[str, 
     return thresholds
 
 
+def experts_option(context, parameter, values: tuple[str, ...]) -> dict[str, str]:
+    """``CLASS=MODEL`` options as ``{class: model}``: a known class, once, and a non-empty model reference."""
+    from proxyseg.labels import CLASSES
+
+    experts = {}
+    for value in values:
+        name, separator, model = value.partition("=")
+        if not separator or name not in CLASSES or not model:
+            raise click.BadParameter(f"{printable(value)!r} is not CLASS=MODEL with CLASS one of {', '.join(CLASSES)}")
+        if name in experts:
+            raise click.BadParameter(f"{name} is given twice")
+        experts[name] = model
+    return experts
+
+
 def shard_option(context, parameter, value: str | None) -> tuple[int, int] | None:
     from proxyseg.batch import parse_shard
 

