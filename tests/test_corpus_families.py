@@ -234,11 +234,11 @@ def test_tuxpaint_noise_keeps_stamp_sounds_and_leaves_out_voices_music_short_and
     write_audio(stamps / "animals/iguana.ogg", np.zeros(8000))  # digital silence
     sources = effects.tuxpaint_noise_sources(tmp_path, tmp_path / "cache")
     assert groups_by_name(sources) == {
-        "tuxpaint/animals/cat": "tuxpaint:animals/cat",
-        "tuxpaint/hobbies/music_box": "tuxpaint:hobbies/music_box",
-        "tuxpaint/household/arttools/scissors": "tuxpaint:household/arttools/scissors",
-        "tuxpaint/household/arttools/scissors_small_closed": "tuxpaint:household/arttools/scissors",
-        "tuxpaint/household/arttools/scissors_small_open": "tuxpaint:household/arttools/scissors",
+        "tuxpaint-sfx/animals/cat": "tuxpaint-sfx:animals/cat",
+        "tuxpaint-sfx/hobbies/music_box": "tuxpaint-sfx:hobbies/music_box",
+        "tuxpaint-sfx/household/arttools/scissors": "tuxpaint-sfx:household/arttools/scissors",
+        "tuxpaint-sfx/household/arttools/scissors_small_closed": "tuxpaint-sfx:household/arttools/scissors",
+        "tuxpaint-sfx/household/arttools/scissors_small_open": "tuxpaint-sfx:household/arttools/scissors",
     }
     assert_sorted_by_name(sources)
     assert {source.kind for source in sources} == {"noise"}
@@ -276,13 +276,13 @@ def test_wesnoth_noise_leaves_out_creature_cries_vocal_sounds_and_music(tmp_path
     })
     sources = effects.wesnoth_noise_sources(tmp_path, tmp_path / "cache")
     assert groups_by_name(sources) == {
-        "wesnoth/ambient/campfire": "wesnoth:ambient/campfire",
-        "wesnoth/bow": "wesnoth:bow",
-        "wesnoth/bow-miss": "wesnoth:bow",
-        "wesnoth/fire-2": "wesnoth:fire",
-        "wesnoth/mace-ogg": "wesnoth:mace",  # mace.ogg and mace.wav: two files, both kept
-        "wesnoth/mace-wav": "wesnoth:mace",
-        "wesnoth/wolf-die": "wesnoth:wolf-die",
+        "wesnoth-sfx/ambient/campfire": "wesnoth-sfx:ambient/campfire",
+        "wesnoth-sfx/bow": "wesnoth-sfx:bow",
+        "wesnoth-sfx/bow-miss": "wesnoth-sfx:bow",
+        "wesnoth-sfx/fire-2": "wesnoth-sfx:fire",
+        "wesnoth-sfx/mace-ogg": "wesnoth-sfx:mace",  # mace.ogg and mace.wav: two files, both kept
+        "wesnoth-sfx/mace-wav": "wesnoth-sfx:mace",
+        "wesnoth-sfx/wolf-die": "wesnoth-sfx:wolf-die",
     }
     assert_sorted_by_name(sources)
 
@@ -293,8 +293,8 @@ def test_wesnoth_miss_variants_and_takes_share_the_group_named_by_the_hit_sound(
     write_noises(sounds, {"magic-missile-1.ogg": 0.3, "magic-missile-2-miss.ogg": 0.4})
     sources = effects.wesnoth_noise_sources(tmp_path, tmp_path / "cache")
     assert groups_by_name(sources) == {
-        "wesnoth/magic-missile-1": "wesnoth:magic-missile",
-        "wesnoth/magic-missile-2-miss": "wesnoth:magic-missile",
+        "wesnoth-sfx/magic-missile-1": "wesnoth-sfx:magic-missile",
+        "wesnoth-sfx/magic-missile-2-miss": "wesnoth-sfx:magic-missile",
     }
 
 
@@ -533,7 +533,7 @@ def test_fretsonfire_mix_is_written_once(tmp_path):
     assert again.path.read_bytes() == before
 
 
-def test_warzone_enhanced_remakes_share_the_group_of_the_original(tmp_path, long_ogg):
+def test_warzone_enhanced_remakes_share_the_group_of_the_original(tmp_path):
     folder = tmp_path / "usr/share/games/warzone2100/music"
     opus = {"format": "OGG", "subtype": "OPUS"}
     long = tone(220, 20.5, 8000, 0.3)
@@ -560,9 +560,9 @@ def test_wesnoth_music_old_take_shares_the_group_and_silence_and_stings_are_left
     (folder / "defeat.ogg").write_bytes(short_ogg)
     sources = music.wesnoth_music_sources(tmp_path, tmp_path / "cache")
     assert groups_by_name(sources) == {
-        "wesnoth/battle": "wesnoth:battle",
-        "wesnoth/frantic": "wesnoth:frantic",
-        "wesnoth/frantic-old": "wesnoth:frantic",
+        "wesnoth-music/battle": "wesnoth-music:battle",
+        "wesnoth-music/frantic": "wesnoth-music:frantic",
+        "wesnoth-music/frantic-old": "wesnoth-music:frantic",
     }
     assert {source.path for source in sources} == {folder / "battle.ogg", folder / "frantic.ogg",
                                                    folder / "frantic-old.ogg"}
@@ -618,7 +618,11 @@ def test_queen_sources_attribute_dialogue_lines_joe_descriptions_and_cutaway_lin
     jas = header + struct.pack(">4H", 0, 1, 1, 0) + struct.pack(">hHHHhHHh", 1, 0, 0, 0, 0, 0, 0, -3)
     jas2 = b"Faye\r\n"
     dog = header + b"\0\0\0\0" + struct.pack(">h", 1)
-    record = lambda number: struct.pack(">17h", number, *([0] * 16)) + struct.pack(">h", 0)  # noqa: E731
+
+    def record(number: int) -> bytes:
+        """A cutaway object record: 17 int16 fields (object number first, no animation), no people."""
+        return struct.pack(">17h", number, *([0] * 16)) + struct.pack(">h", 0)
+
     cut = header + struct.pack(">hh", 0, 2) + b"\0" * 8 + record(0) + record(1)
     clips = {name: mp3_clip(frequency, 0.2) for name, frequency in [
         ("01000AP1", 500), ("01000AJ1", 600), ("02000AP1", 700), ("JOE00011", 800),

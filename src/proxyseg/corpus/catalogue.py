@@ -124,5 +124,14 @@ def family_sources(families: list[Family], cache_dir: Path) -> list[Source]:
     """The sources of ``families``, sorted by kind and name."""
     root = fetch_packages(tuple(dict.fromkeys(package for family in families for package in family.packages)),
                           cache_dir)
-    sources = [source for family in families for source in family.provide(root, Path(cache_dir))]
+    sources = []
+    for family in families:
+        provided = family.provide(root, Path(cache_dir))
+        # Splits are assigned by group: a group of one family must never be another's.
+        strays = [source.group for source in provided
+                  if not source.group.startswith(f"{family.name}:") or source.kind != family.kind]
+        if strays:
+            raise CorpusError(f"family {family.name}: group {strays[0]!r} is not a {family.kind} group "
+                              f"'{family.name}:…'")
+        sources += provided
     return sorted(sources, key=lambda source: (source.kind, source.name))

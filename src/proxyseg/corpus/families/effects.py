@@ -90,7 +90,7 @@ def tuxpaint_noise_sources(root: Path, cache_dir: Path) -> list[Source]:
         ):
             continue
         recording = TUXPAINT_VARIANTS.get(stamp, stamp)
-        sources.append(Source("noise", f"tuxpaint:{recording}", f"tuxpaint/{stamp}", path))
+        sources.append(Source("noise", f"tuxpaint-sfx:{recording}", f"tuxpaint-sfx/{stamp}", path))
     return _finish(sources)
 
 
@@ -263,10 +263,10 @@ def wesnoth_noise_sources(root: Path, cache_dir: Path) -> list[Source]:
     for path, name in zip(files, stems):
         if WESNOTH_CREATURE_CRY.match(name) or name in WESNOTH_VOCAL or WESNOTH_MUSICAL.match(name):
             continue
-        recording = re.sub(r"-\d+$", "", name.replace("-miss", ""))
+        recording = re.sub(r"(-\d+)?(-miss)?(-\d+)?$", "", name)
         # mace.ogg and mace.wav (likewise spear, staff) are different sounds: name both apart.
         unique = name if stems.count(name) == 1 else f"{name}-{path.suffix[1:].lower()}"
-        sources.append(Source("noise", f"wesnoth:{recording}", f"wesnoth/{unique}", path))
+        sources.append(Source("noise", f"wesnoth-sfx:{recording}", f"wesnoth-sfx/{unique}", path))
     return _finish(sources)
 
 

@@ -83,7 +83,7 @@ def wesnoth_music_sources(root: Path, cache_dir: Path) -> list[Source]:
     the victory and defeat stings).
     """
     return _finish([
-        _music("wesnoth", _WESNOTH_VERSIONS.get(path.stem, path.stem), path.stem, path)
+        _music("wesnoth-music", _WESNOTH_VERSIONS.get(path.stem, path.stem), path.stem, path)
         for path in sorted((Path(root) / _WESNOTH).glob("*.ogg"))
         if path.stem not in _WESNOTH_EXCLUDED
     ])
@@ -146,7 +146,7 @@ def drascula_music_sources(root: Path, cache_dir: Path) -> list[Source]:
     sung (see :data:`VOICED`).
     """
     return _finish([
-        _music("drascula", _DRASCULA_VERSIONS.get(path.stem, path.stem), path.stem, path)
+        _music("drascula-music", _DRASCULA_VERSIONS.get(path.stem, path.stem), path.stem, path)
         for path in sorted((Path(root) / _DRASCULA).glob("*.ogg"))
     ])
 
@@ -178,7 +178,7 @@ def _extract_pk3(pk3: Path, prefix: str, out_dir: Path) -> list[Path]:
             inner = PurePosixPath(member)
             if not member.startswith(prefix) or inner.suffix.lower() != ".ogg":
                 continue
-            path = out_dir / inner.name
+            path = out_dir / inner.relative_to(prefix)  # subfolders kept: two x.ogg stay two files
             if not path.exists():
                 with atomic_output(path) as partial:
                     partial.write_bytes(archive.read(member))  # checks the member's CRC
