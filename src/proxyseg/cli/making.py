@@ -30,6 +30,9 @@ def corpus() -> None:
 @click.option("--source-set", type=click.Choice(SOURCE_SET_NAMES), default="default", show_default=True,
               help="Which Debian recordings to mix: proxyseg 0.1's (default), every family but the held-out "
                    "ones (real), or only the held-out ones: the cross-source test (held-out).")
+@click.option("--channels", "channel_probability", type=FiniteRange(0, 1), default=0.0, show_default=True,
+              help="Share of the scenes heard through a telephone (8 kHz, μ-law, GSM) or a codec at a low rate "
+                   "(MP3, Opus); their labels stay those of the clean scene.")
 @click.option("--group-depth", type=click.IntRange(0, 64), default=0, show_default=True,
               help="With --sources: group files by their first N folders (speaker, track); 0 = one group per file.")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
@@ -37,8 +40,9 @@ def corpus() -> None:
 @click.option("--jobs", "-j", type=PER_CORE, help="Worker processes [default: all cores].")
 @click.option("--overwrite", is_flag=True, help="Replace a corpus already in OUTDIR.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
-def corpus_build(outdir: Path, hours: float, seed: int, sources: Path | None, source_set: str, group_depth: int,
-                 cache_dir: Path | None, jobs: int | None, overwrite: bool, quiet: bool) -> None:
+def corpus_build(outdir: Path, hours: float, seed: int, sources: Path | None, source_set: str,
+                 channel_probability: float, group_depth: int, cache_dir: Path | None, jobs: int | None,
+                 overwrite: bool, quiet: bool) -> None:
     """Mix a labelled speech/music/noise/overlap corpus into OUTDIR.
 
     Writes audio/, rttm/ and uem/ per file, lists/{train,dev,test}.txt that share no speaker,
@@ -50,6 +54,10 @@ def corpus_build(outdir: Path, hours: float, seed: int, sources: Path | None, so
                "overwrite": overwrite, "progress": not quiet}
     if cache_dir is not None:
         options["cache_dir"] = cache_dir
+    if channel_probability:
+        from proxyseg.corpus.scene import MixingConfig
+
+        options["mixing"] = MixingConfig(channel_probability=channel_probability)
     if jobs is not None:
         options["jobs"] = jobs
     built = build_corpus(outdir, **options)

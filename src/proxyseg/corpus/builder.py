@@ -23,6 +23,7 @@ from proxyseg.atomic import is_temporary, write_json, write_text
 from proxyseg.audio import save
 from proxyseg.corpus.activity import RULES
 from proxyseg.corpus.catalogue import set_sources
+from proxyseg.corpus.conditions import CHANNELS, through_channel
 from proxyseg.corpus.debian import default_cache_dir
 from proxyseg.corpus.manifest import Corpus
 from proxyseg.corpus.prepare import PreparedSource, prepare_sources
@@ -147,7 +148,8 @@ class CorpusBuilder:
             uris = sorted(result["uri"] for (name, _), result in results.items() if name == split)
             write_text(output / "lists" / f"{split}.txt", "".join(f"{uri}\n" for uri in uris))
         write_json(output / "stats.json", corpus_stats(results, assignment, prepared))
-        scenes = {result["uri"]: {key: result[key] for key in ("classes", "reverberant", "groups", "sources")}
+        kept = ("classes", "reverberant", "channel", "groups", "sources")
+        scenes = {result["uri"]: {key: result[key] for key in kept}
                   for result in sorted(results.values(), key=lambda result: result["uri"])}
         write_json(output / "scenes.json", scenes)
         groups = {split: sorted({p.source.kind + "/" + p.source.group for p in prepared
@@ -185,12 +187,16 @@ def _make_file(item: tuple[str, int]) -> dict:
     uri = f"{split}-{index:04d}"
     rng = np.random.default_rng([_WORKER["seed"], SPLITS.index(split), index])
     scene = mix_scene(_WORKER["pools"][split], rng, _WORKER["mixing"])
+    channel, waveform = None, scene.waveform
+    if _WORKER["mixing"].channel_probability and rng.random() < _WORKER["mixing"].channel_probability:
+        channel = str(rng.choice(CHANNELS))
+        waveform = through_channel(waveform, channel, rng)
     output: Path = _WORKER["output"]
-    duration = scene.waveform.shape[0] / SAMPLE_RATE
-    save(output / "audio" / f"{uri}.wav", scene.waveform)
+    duration = waveform.shape[0] / SAMPLE_RATE
+    save(output / "audio" / f"{uri}.wav", waveform)
     write_rttm(output / "rttm" / f"{uri}.rttm", frames_to_annotation(scene.labels, uri=uri, duration=duration))
     write_uem(output / "uem" / f"{uri}.uem", Timeline([Segment(0.0, duration)], uri=uri))
-    return {"uri": uri, **scene_stats(scene, duration)}
+    return {"uri": uri, **scene_stats(scene, duration), "channel": channel}
 
 
 def _pools(prepared: list[PreparedSource], assignment: dict[str, str]) -> dict[str, SourcePool]:

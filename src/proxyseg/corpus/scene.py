@@ -52,6 +52,7 @@ class MixingConfig:
     reverb_probability: float = 0.3
     floor_below_speech: tuple[float, float] = (45.0, 60.0)
     peak_dbfs: tuple[float, float] = (-20.0, -1.0)
+    channel_probability: float = 0.0  # a scene heard through a telephone or codec (corpus.conditions)
 
     def to_dict(self) -> dict:
         """JSON-ready form."""
