@@ -52,7 +52,7 @@ def test_help_lists_the_commands_of_the_contract():
         ("nmf", "learn"): {"-o": None, "--rank": None, "--beta": None},
         ("demo",): {"-o": None},
     }
-    beyond_the_contract = {("info",): {}}
+    beyond_the_contract = {("info",): {}, ("train", "committee"): {"-o": None, "--expert": None}}
 
     def section(output: str, title: str) -> list[str]:
         """The entries of a help section: its lines that start an item (two spaces, then text)."""
