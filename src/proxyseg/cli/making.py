@@ -149,11 +149,11 @@ def train_committee_command(corpora: tuple[Path, ...], outdir: Path, experts: di
 
     The committee is a model directory like any other: segment --model DIR, train proxy --teacher DIR.
     """
-    from proxyseg.training.committee import make_committee
+    from proxyseg.training.committee import DEFAULT_EXPERTS, make_committee
 
     committee = make_committee(corpora, outdir, experts or None)
-    say(f"committee written to {committee.path}: " + ", ".join(f"{name} from {reference}"
-                                                                for name, reference in committee.experts.items()))
+    chosen = ", ".join(f"{name} from {reference}" for name, reference in (experts or DEFAULT_EXPERTS).items())
+    say(f"committee written to {committee.path}: {chosen}")
 
 
 @train.command("proxy")
