@@ -49,7 +49,7 @@ from proxyseg.metrics import detection_scores, fidelity
 from proxyseg.segmentation import Segmenter
 from proxyseg.teachers import load_teacher
 from proxyseg.training.dictionary import learn_corpus_dictionary
-from proxyseg.training.proxy import TeacherOutputs, audio_splits
+from proxyseg.training.teacher_outputs import TeacherOutputs, audio_splits
 
 HIGH_BAND_HZ = 4000.0
 #: name → (train proxy options, dictionary rank or None for a joint W)

@@ -21,7 +21,8 @@ from proxyseg.segmentation import Segmenter
 from proxyseg.teachers import SileroTeacher, teacher_of
 from proxyseg.training.dictionary import random_segments
 from proxyseg.training.losses import distillation_kl, proxy_loss
-from proxyseg.training.proxy import TeacherOutputs, train_proxy
+from proxyseg.training.proxy import train_proxy
+from proxyseg.training.teacher_outputs import TeacherOutputs
 
 TINY = {"repeats": 1, "batch_size": 8, "progress": False, "patience": 50, "max_epochs": 1}
 RANK = 8
@@ -200,9 +201,9 @@ class _CountingTeacher(FrameModel):
 
 
 def test_teacher_outputs_are_cached_per_teacher(tmp_path, monkeypatch):
-    import proxyseg.training.proxy as proxy_training
+    import proxyseg.training.teacher_outputs as teacher_outputs
 
-    monkeypatch.setattr(proxy_training, "_identity", lambda reference: str(reference))
+    monkeypatch.setattr(teacher_outputs, "_identity", lambda reference: str(reference))
     teacher, waveform = _CountingTeacher(), np.zeros(16000, dtype=np.float32)
     first, _ = TeacherOutputs(teacher, "a", tmp_path, embedding=False)("dir/file", waveform)
     again, _ = TeacherOutputs(teacher, "a", tmp_path, embedding=False)("dir/file", waveform)

