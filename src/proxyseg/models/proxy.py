@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from proxyseg.features import make_features, nmf_spectrogram
+from proxyseg.features import FEATURES, WINDOWED_FEATURES, make_features, nmf_spectrogram
 from proxyseg.grid import N_FFT
 from proxyseg.labels import CLASSES
 from proxyseg.models.blocks import TCN, PointwiseConv
@@ -17,7 +17,7 @@ from proxyseg.schema import Choice, Fields, Integer, Nullable, check
 #: Frequency bins of the reconstructed spectrogram (n_fft 512).
 FREQUENCY_BINS = N_FFT // 2 + 1
 #: Input features a proxy reads; ``teacher`` is the embedding output of a TCN teacher.
-PROXY_FEATURES = ("spectrogram", "logmel", "ssl", "teacher")
+PROXY_FEATURES = (*FEATURES, "teacher")
 #: ``fixed``: W is a pre-learned NMF dictionary; ``joint``: W is learnt with the network.
 DICTIONARY_MODES = ("fixed", "joint")
 
@@ -35,9 +35,9 @@ class ProxySegmenter(nn.Module):
     ----------
     features
         ``spectrogram`` (the paper's spectrogram proxy), ``logmel``, ``ssl`` (a frozen
-        WavLM-like model, as the paper's WavLM proxy) or ``teacher`` (the embedding of
-        the TCN teacher described by ``teacher``, whose weights are part of this model's and
-        stay frozen).
+        WavLM-like model, as the paper's WavLM proxy), ``whisper`` (Whisper base's frozen
+        encoder) or ``teacher`` (the embedding of the TCN teacher described by ``teacher``,
+        whose weights are part of this model's and stay frozen).
     rank
         Components ``K`` (128).
     dictionary_mode
@@ -47,7 +47,7 @@ class ProxySegmenter(nn.Module):
         As for :class:`~proxyseg.models.tcn.TCNSegmenter`.
     repeats
         TCN repeats; None picks the paper's: 4 on spectrogram and log-mel features, 2 on rich
-        features (``ssl``, ``teacher``).
+        features (``ssl``, ``whisper``, ``teacher``).
     n_mels, ssl_model, ssl_layers
         Feature options (see :func:`proxyseg.features.make_features`).
     log_offset
@@ -100,9 +100,9 @@ class ProxySegmenter(nn.Module):
         else:
             self.features = make_features(features, n_mels, ssl_model, ssl_layers, log_offset)
         # A teacher's weights are stored with ours (an SSL backbone's are not) and its context adds
-        # to the TCN's (SSL features have no bounded context).
+        # to the TCN's (SSL and Whisper features have no bounded context).
         stored = sum(p.numel() for p in self.features.parameters()) if features == "teacher" else 0
-        context = None if features == "ssl" else getattr(self.features, "receptive_field", 0)
+        context = None if features in WINDOWED_FEATURES else getattr(self.features, "receptive_field", 0)
         check_size(stored + rank * (FREQUENCY_BINS + num_classes + 1 + bottleneck)
                    + tcn_parameters(self.features.num_bins, bottleneck, channels, kernel_size, blocks, repeats),
                    None if context is None else context + tcn_context(kernel_size, blocks, repeats))
@@ -123,8 +123,8 @@ class ProxySegmenter(nn.Module):
 
     @property
     def receptive_field(self) -> int | None:
-        """Feature frames of context on each side an output frame depends on (None: SSL features)."""
-        if self._config["features"] == "ssl":
+        """Feature frames of context on each side an output frame depends on (None: SSL or Whisper features)."""
+        if self._config["features"] in WINDOWED_FEATURES:
             return None
         extra = self.features.receptive_field if self._config["features"] == "teacher" else 0
         return None if extra is None else self.tcn.receptive_field + extra

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from proxyseg.features import FEATURES, make_features
+from proxyseg.features import FEATURES, WINDOWED_FEATURES, make_features
 from proxyseg.labels import CLASSES
 from proxyseg.models.blocks import TCN
 from proxyseg.models.size import check_size, tcn_context, tcn_parameters
@@ -18,9 +18,10 @@ class TCNSegmenter(nn.Module):
     Parameters
     ----------
     features
-        ``spectrogram`` (257 bins, the paper's), ``logmel``, or ``ssl`` (a frozen WavLM-like
+        ``spectrogram`` (257 bins, the paper's), ``logmel``, ``ssl`` (a frozen WavLM-like
         model, as the paper's teacher: its weights are not stored with this model's, only
-        ``ssl_model``, the directory or id to load them from).
+        ``ssl_model``, the directory or id to load them from), or ``whisper`` (Whisper base's
+        frozen encoder, from the packages of the ``whisper`` extra).
     n_mels
         Mel bands when ``features`` is ``logmel``.
     num_classes
@@ -87,8 +88,8 @@ class TCNSegmenter(nn.Module):
     @property
     def receptive_field(self) -> int | None:
         """Feature frames of context on each side that an output frame depends on; None when
-        the features see the whole input (SSL models), which must then run in fixed windows."""
-        return None if self._config["features"] == "ssl" else self.tcn.receptive_field
+        the features see the whole input (SSL models, Whisper), which must then run in fixed windows."""
+        return None if self._config["features"] in WINDOWED_FEATURES else self.tcn.receptive_field
 
     @property
     def embedding_size(self) -> int:
