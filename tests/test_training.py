@@ -186,6 +186,7 @@ def test_train_teacher_builds_the_tcn_and_chunks_asked_for(tiny_corpus, tmp_path
                              str(output), "--max-epochs", "1", "--bottleneck", "16", "--channels", "24", "--blocks", "5",
                              "--repeats", "1", "--chunk-duration", "6", "-q"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # -q: not a line, neither Lightning's nor a warning
     loaded = load_model(output)
     arguments = loaded.model.get_config()
     assert (arguments["bottleneck"], arguments["channels"], arguments["blocks"], arguments["repeats"]) == (16, 24, 5, 1)

@@ -10,8 +10,10 @@ of the training state (the weights, not the epochs run or the best score).
 
 from __future__ import annotations
 
+import logging
 import math
 import os
+import warnings
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,6 +30,14 @@ from proxyseg.errors import ProxysegError
 from proxyseg.training.checkpoint import SafetensorsCheckpointIO
 
 CHECKPOINTS = "checkpoints"
+
+
+def _lightning_logs_as_ours() -> None:
+    """Lightning's messages (devices found, tips) through proxyseg's logging, at its level, once: Lightning
+    gives its logger a handler of its own at INFO, which printed them twice even with ``-q``."""
+    logging.getLogger("lightning").handlers.clear()
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):  # each set at INFO by Lightning
+        logging.getLogger(name).setLevel(logging.getLogger("proxyseg").getEffectiveLevel())
 
 
 class _Checkpoint(ModelCheckpoint):
@@ -92,6 +102,7 @@ class Training:
         if threads is not None:
             os.environ["OMP_NUM_THREADS"] = str(threads)
             torch.set_num_threads(threads)
+        _lightning_logs_as_ours()
         self.output = Path(output)
         self.best = _Checkpoint(dirpath=self.output / CHECKPOINTS, filename="best", monitor=monitor, mode=mode)
         # The latest epoch under a fixed name, every epoch. (Lightning's save_last writes "last"
@@ -145,8 +156,11 @@ class Training:
         train_loader = DataLoader(train_set, batch_size=batch_size, shuffle=True, drop_last=per_process > batch_size,
                                   num_workers=self.DATALOADER_WORKERS)
         dev_loader = DataLoader(dev_set, batch_size=batch_size, num_workers=self.DATALOADER_WORKERS)
-        self.trainer.fit(module, train_loader, dev_loader,
-                         ckpt_path=str(self.last_path) if resume and self.last_path.exists() else None)
+        with warnings.catch_warnings():
+            # Lightning's own use of a deprecated torch API: nothing a user can act on.
+            warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated")
+            self.trainer.fit(module, train_loader, dev_loader,
+                             ckpt_path=str(self.last_path) if resume and self.last_path.exists() else None)
         return self.trainer.is_global_zero
 
     def load_best(self, model: nn.Module, prefix: str = "model.") -> Path:
