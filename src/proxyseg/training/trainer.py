@@ -30,6 +30,7 @@ from proxyseg.errors import ProxysegError
 from proxyseg.training.checkpoint import SafetensorsCheckpointIO
 
 CHECKPOINTS = "checkpoints"
+logger = logging.getLogger(__name__)
 
 
 def _lightning_logs_as_ours() -> None:
@@ -156,11 +157,15 @@ class Training:
         train_loader = DataLoader(train_set, batch_size=batch_size, shuffle=True, drop_last=per_process > batch_size,
                                   num_workers=self.DATALOADER_WORKERS)
         dev_loader = DataLoader(dev_set, batch_size=batch_size, num_workers=self.DATALOADER_WORKERS)
+        checkpoint = self.last_path if resume and self.last_path.exists() else None
+        if checkpoint is not None:
+            logger.info("resuming from %s", checkpoint)
         with warnings.catch_warnings():
-            # Lightning's own use of a deprecated torch API: nothing a user can act on.
+            # Lightning's own use of a deprecated torch API, and its word that a resumed run's
+            # checkpoint folder is not empty: nothing a user can act on.
             warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated")
-            self.trainer.fit(module, train_loader, dev_loader,
-                             ckpt_path=str(self.last_path) if resume and self.last_path.exists() else None)
+            warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
+            self.trainer.fit(module, train_loader, dev_loader, ckpt_path=str(checkpoint) if checkpoint else None)
         return self.trainer.is_global_zero
 
     def load_best(self, model: nn.Module, prefix: str = "model.") -> Path:
