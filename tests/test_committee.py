@@ -86,3 +86,12 @@ def test_the_shipped_committee_takes_speech_and_overlap_from_pyannote_and_the_re
         assert torch.equal(expert.loaded.model.state_dict()[name], tensor)
     assert set(committee.binarization) == set(CLASSES)
     assert isinstance(Segmenter.from_pretrained("committee").model, CommitteeTeacher)
+
+
+def test_a_committee_may_keep_its_experts_own_thresholds(tmp_path):
+    """Without tuning: ours keep the thresholds they were tuned with, off-the-shelf experts 0.5; no corpus read."""
+    from proxyseg.postprocessing import Binarization
+
+    made = make_committee((), tmp_path / "committee", {"speech": "silero", "noise": "teacher"}, tune=False)
+    assert made.binarization["speech"] == Binarization()
+    assert made.binarization["noise"] == load_model("teacher").binarization["noise"]

