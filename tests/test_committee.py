@@ -84,7 +84,7 @@ def test_the_shipped_committee_takes_speech_and_overlap_from_pyannote_and_the_re
     assert expert is committee.teacher.experts["noise"]
     for name, tensor in load_model("teacher").model.state_dict().items():
         assert torch.equal(expert.loaded.model.state_dict()[name], tensor)
-    assert set(committee.binarization) == set(CLASSES)
+    assert set(committee.binarization) == set(CLASSES) and committee.binarization["overlap"].onset == 0.5
     assert isinstance(Segmenter.from_pretrained("committee").model, CommitteeTeacher)
 
 
