@@ -430,3 +430,13 @@ def test_case5_a_uem_of_many_lines_scores_in_linear_time(tmp_path):
     began = time.perf_counter()
     report = evaluate_directories(reference, hypothesis, uem)
     assert time.perf_counter() - began < 10 and 0 < report.scores["speech"].f1 < 1
+
+
+def test_a_huge_nested_value_is_quoted_in_a_short_message(tmp_path):
+    """Found by the fuzz test: a uri made of dicts with 400-digit numbers was quoted whole (500 characters)."""
+    huge = [None, {"a" * 50: 10**400, "b": None, "c": None, "d": None}, {"1e100": -(10**300), "x" * 30: None}]
+    path = tmp_path / "huge.json"
+    path.write_text(json.dumps({"segments": [], "uri": huge}))
+    with pytest.raises(LabelFormatError, match="uri must be a string or null") as raised:
+        read_annotation(path, "json")
+    assert len(str(raised.value)) < len(str(path)) + 160

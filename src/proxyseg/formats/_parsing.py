@@ -33,9 +33,14 @@ _shown = reprlib.Repr()
 _shown.maxstring = _shown.maxother = _shown.maxlong = 60
 
 
+#: Longest quote of a file's content in a message (reprlib alone lets nested containers run to hundreds).
+MAX_SHOWN = 100
+
+
 def shown(value) -> str:
     """``repr(value)`` cut to a few dozen characters: quotes a file's content in one short line."""
-    return _shown.repr(value)
+    text = _shown.repr(value)
+    return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN - 3] + "..."
 
 
 def read_text(path: str | os.PathLike) -> str:
