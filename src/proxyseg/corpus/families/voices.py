@@ -35,7 +35,7 @@ def tuxpaint_sources(root: Path, cache_dir: Path) -> list[Source]:
     for path in sorted(stamps.rglob("*_desc_*.ogg")):
         match = _TUXPAINT_DESCRIPTION.fullmatch(path.name[:-len(".ogg")])
         if not match:
-            continue  # every description file holds samples (all checked when the rule was set)
+            continue  # a language code the pattern does not read (3 letters): left out
         relative = path.relative_to(stamps).parent / match["stamp"]
         lang = match["lang"]
         sources.append(Source("speech", f"tuxpaint:{lang}", f"tuxpaint/{lang}/{relative.as_posix()}", path))
