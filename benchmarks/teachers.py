@@ -53,10 +53,11 @@ def segmenters(models: list[str]) -> dict[str, Segmenter]:
 def corpus_set(root: Path, split: str) -> tuple[str, dict, dict]:
     """A corpus's files (uri → (audio path, reference)) of ``split`` (``all``: every file), their UEMs, a title."""
     corpus = Corpus(root)
-    uris = [uri for name in ("train", "dev", "test") for uri in corpus.uris(name)] if split == "all" else corpus.uris(split)
-    files = {uri: (corpus.audio_path(uri), corpus.annotation(uri)) for uri in uris}
+    splits = ("train", "dev", "test") if split == "all" else (split,)
+    files = {uri: (corpus.audio_path(uri), corpus.annotation(uri)) for name in splits for uri in corpus.uris(name)}
     minutes = sum(info(path).duration for path, _ in files.values()) / 60
-    title = f"{root.name}, {split + ' split' if split != 'all' else 'all files'} ({len(files)} files, {minutes:.0f} min)"
+    which = "all files" if split == "all" else f"{split} split"
+    title = f"{root.name}, {which} ({len(files)} files, {minutes:.0f} min)"
     return title, files, {uri: corpus.uem(uri) for uri in files}
 
 

@@ -1,11 +1,12 @@
 """A committee: one four-class teacher whose every class comes from the expert best at it.
 
 No single model here is best at every class: pyannote segmentation-3.0 finds speech and overlap
-in real recordings far better than our TCN teacher, while only our own teacher predicts noise. A committee takes each class from one expert. It is a model directory
-without weights: ``config.json`` says ``"type": "committee"`` and names each class's expert — an
-off-the-shelf teacher by name (:data:`~proxyseg.teachers.registry.OFF_THE_SHELF`) or a model
-directory of ours inside the committee's folder (``experts/<class>``) — with the binarisation of
-each class tuned on a dev set (:func:`proxyseg.training.committee.make_committee`).
+in real recordings far better than our TCN teacher, while only our own teacher predicts noise. A
+committee takes each class from one expert. It is a model directory without weights:
+``config.json`` says ``"type": "committee"`` and names each class's expert — an off-the-shelf
+teacher by name (:data:`~proxyseg.teachers.off_the_shelf.OFF_THE_SHELF`) or a model directory of
+ours inside the committee's folder (``experts/<class>``) — with the binarisation of each class,
+tuned on a dev set or kept as its expert's (:func:`proxyseg.training.committee.make_committee`).
 
 An expert that serves several classes runs once per waveform.
 """
