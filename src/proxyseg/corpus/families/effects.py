@@ -24,8 +24,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from proxyseg.audio import load
-from proxyseg.corpus.families.sameness import drop_copies, merge_same_recordings
+from proxyseg.corpus.families.sameness import decode, drop_copies, merge_same_recordings
 from proxyseg.corpus.sources import Source
 
 # --------------------------------------------------------------------------------------------
@@ -295,20 +294,17 @@ def _take_name(stem: str) -> str:
 
 
 def _finish(sources: list[Source]) -> list[Source]:
-    """Drop too-short and silent files and byte-identical copies, merge same recordings, sort."""
-    usable = [
-        source for source in sources
-        if _seconds(source.path) >= MIN_SECONDS and not _silent(source.path)
-    ]
-    return merge_same_recordings(drop_copies(usable))
+    """Drop too-short and silent files and byte-identical copies, merge same recordings, sort;
+    every file decoded once."""
+    decoded = {}
+    for source in sources:
+        if _seconds(source.path) >= MIN_SECONDS:
+            samples = decode(source.path)
+            if float(np.abs(samples).max(initial=0.0)) >= SILENT_PEAK:
+                decoded[source.path] = samples
+    return merge_same_recordings(drop_copies([source for source in sources if source.path in decoded]), decoded)
 
 
 def _seconds(path: Path) -> float:
     info = sf.info(str(path))
     return info.frames / info.samplerate
-
-
-def _silent(path: Path) -> bool:
-    return float(np.abs(load(path, sample_rate=8000, min_duration=0.0)).max(initial=0.0)) < SILENT_PEAK
-
-

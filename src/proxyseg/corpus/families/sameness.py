@@ -24,20 +24,26 @@ def drop_copies(sources: list[Source]) -> list[Source]:
     return sorted(kept.values(), key=lambda source: source.name)
 
 
+#: Sample rate files are compared at: enough for the shape of a sound effect, cheap to decode.
+FINGERPRINT_RATE = 8000
 #: Two files are the same recording when their lengths agree within this (relative, absolute)...
 SAME_LENGTH = (0.02, 0.02)
 #: ...and their log spectrograms (24 bands, 32 ms frames, 8 kHz) correlate above this.
 SAME_SPECTRUM = 0.95
 
 
-def merge_same_recordings(sources: list[Source]) -> list[Source]:
+def merge_same_recordings(sources: list[Source], decoded: dict[Path, np.ndarray] | None = None) -> list[Source]:
     """Give files holding the same recording (re-encoded, renamed, or copied into another unit or
     package) one group: the smallest of their groups. Sorted by name.
 
-    Decodes every file once at 8 kHz (a few seconds for a thousand short effects).
+    Each file is compared at :data:`FINGERPRINT_RATE`: ``decoded`` gives those samples for the paths
+    already decoded at that rate (:func:`decode`); the others are decoded here (a few seconds for a
+    thousand short effects).
     """
     sources = sorted(sources, key=lambda source: source.name)
-    prints = [_fingerprint(source.path) for source in sources]
+    decoded = decoded or {}
+    prints = [_fingerprint(decoded[source.path] if source.path in decoded else decode(source.path))
+              for source in sources]
     parent = list(range(len(sources)))
 
     def find(i: int) -> int:
@@ -67,16 +73,21 @@ def merge_same_recordings(sources: list[Source]) -> list[Source]:
     ]
 
 
-def _fingerprint(path: Path) -> tuple[float, np.ndarray]:
-    samples = load(path, sample_rate=8000, min_duration=0.0)
+def decode(path: Path) -> np.ndarray:
+    """A file's samples ``(samples,)`` at :data:`FINGERPRINT_RATE`, as :func:`merge_same_recordings` compares them."""
+    return load(path, sample_rate=FINGERPRINT_RATE, min_duration=0.0)
+
+
+def _fingerprint(samples: np.ndarray) -> tuple[float, np.ndarray]:
+    """Length in seconds and log energy in 24 bands every 32 ms of samples at :data:`FINGERPRINT_RATE`."""
     frames = len(samples) // 256
     if frames < 2:
-        return len(samples) / 8000, np.zeros((0, 24))
+        return len(samples) / FINGERPRINT_RATE, np.zeros((0, 24))
     windows = samples[: frames * 256].reshape(frames, 256) * np.hanning(256)
     power = np.abs(np.fft.rfft(windows, axis=1)) ** 2
     edges = np.unique(np.geomspace(1, power.shape[1], 25).astype(int))
     bands = np.add.reduceat(power, edges[:-1], axis=1)
-    return len(samples) / 8000, np.log10(bands + 1e-8)
+    return len(samples) / FINGERPRINT_RATE, np.log10(bands + 1e-8)
 
 
 def _correlation(a: np.ndarray, b: np.ndarray) -> float:
