@@ -3,7 +3,8 @@
 Real recordings reach a segmenter through phones, voice-over-IP and compressed files; a corpus
 of clean studio mixtures teaches nothing of that. :func:`through_channel` passes a scene through
 one channel. Labels stay those of the clean scene (a channel changes how a sound is heard, not when
-it is there), and the codecs' delays are undone so that the audio stays on the labels' frames.
+it is there); libsndfile's decoders remove the codecs' delays, so the audio stays on the labels'
+frames (tests/test_corpus_conditions.py checks it for every channel).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import io
 import numpy as np
 import soundfile as sf
 import soxr
-from scipy.signal import butter, correlate, sosfiltfilt
+from scipy.signal import butter, sosfiltfilt
 
 from proxyseg.grid import SAMPLE_RATE
 
@@ -21,8 +22,6 @@ from proxyseg.grid import SAMPLE_RATE
 #: (mobile phones, 13 kbit/s); ``mp3`` and ``opus``: at 16 kHz and low bit rates (their compression
 #: level drawn from 0.6 to 1, where 1 is the strongest).
 CHANNELS = ("telephone", "mulaw", "gsm", "mp3", "opus")
-#: Farthest a codec may shift the audio (its encoder delay), in samples at 16 kHz.
-MAX_DELAY = 4000
 _NARROW_RATE = 8000
 
 
@@ -35,12 +34,12 @@ def through_channel(waveform: np.ndarray, channel: str, rng: np.random.Generator
         level = float(rng.uniform(0.6, 1.0))
         heard = _codec(waveform, SAMPLE_RATE, *{"mp3": ("MP3", "MPEG_LAYER_III"), "opus": ("OGG", "OPUS")}[channel],
                        compression_level=level)
-        return _aligned(heard, waveform)
+        return _fitted(heard, len(waveform))
     narrow = _telephone_band(soxr.resample(waveform, SAMPLE_RATE, _NARROW_RATE))
     if channel == "mulaw":
         narrow = _codec(narrow, _NARROW_RATE, "WAV", "ULAW")
     elif channel == "gsm":
-        narrow = _aligned(_codec(narrow, _NARROW_RATE, "WAV", "GSM610"), narrow)
+        narrow = _fitted(_codec(narrow, _NARROW_RATE, "WAV", "GSM610"), len(narrow))
     heard = soxr.resample(narrow, _NARROW_RATE, SAMPLE_RATE)
     return _fitted(heard, len(waveform))
 
@@ -58,17 +57,6 @@ def _codec(samples: np.ndarray, rate: int, file_format: str, subtype: str, **opt
     encoded.seek(0)
     decoded, _ = sf.read(encoded, dtype="float32")
     return decoded if decoded.ndim == 1 else decoded.mean(axis=1)
-
-
-def _aligned(heard: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """``heard`` shifted by the lag (within :data:`MAX_DELAY`) that best matches ``reference``, at its length."""
-    span = min(len(reference), len(heard), 4 * SAMPLE_RATE)
-    lags = np.arange(-span + 1, span)
-    scores = correlate(heard[:span], reference[:span], mode="full", method="fft")
-    allowed = np.abs(lags) <= MAX_DELAY
-    lag = int(lags[allowed][np.argmax(scores[allowed])])
-    shifted = heard[lag:] if lag >= 0 else np.concatenate([np.zeros(-lag, np.float32), heard])
-    return _fitted(shifted, len(reference))
 
 
 def _fitted(samples: np.ndarray, length: int) -> np.ndarray:
