@@ -109,7 +109,9 @@ def test_cache_dir_follows_the_environment(monkeypatch, tmp_path):
 @pytest.mark.skipif(shutil.which("apt-get") is None, reason="the default sources come from Debian packages")
 def test_default_sources_from_debian_packages():
     """The real default material: fetched once into the user's cache (about 125 MB)."""
-    sources = set_sources("default", default_cache_dir())
+    read = []
+    sources = set_sources("default", default_cache_dir(), on_family=lambda: read.append(1))
+    assert len(read) == len(SOURCE_SETS["default"])  # the progress of a first, slow reading
     kinds = {kind: [s for s in sources if s.kind == kind] for kind in KINDS}
     assert len(kinds["speech"]) > 1500
     assert len({s.group for s in kinds["speech"]}) >= 30

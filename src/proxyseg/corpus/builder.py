@@ -22,7 +22,7 @@ from proxyseg import __version__
 from proxyseg.atomic import is_temporary, write_json, write_text
 from proxyseg.audio import save
 from proxyseg.corpus.activity import RULES
-from proxyseg.corpus.catalogue import set_sources
+from proxyseg.corpus.catalogue import SOURCE_SETS, set_sources
 from proxyseg.corpus.conditions import CHANNELS, through_channel
 from proxyseg.corpus.debian import default_cache_dir
 from proxyseg.corpus.manifest import Corpus
@@ -94,8 +94,11 @@ class CorpusBuilder:
         _check_space(output, self.hours)
         self._claim(output)
         with progress_bar(self.progress) as progress:
-            sources = (folder_sources(self.sources, self.group_depth) if self.sources
-                       else set_sources(self.source_set, self.cache_dir))
+            if self.sources:
+                sources = folder_sources(self.sources, self.group_depth)
+            else:
+                task = progress.add_task("reading sources", total=len(SOURCE_SETS.get(self.source_set, ())))
+                sources = set_sources(self.source_set, self.cache_dir, lambda: progress.advance(task))
             task = progress.add_task("preparing sources", total=len(sources))
             prepared = prepare_sources(sources, self.cache_dir, jobs=self.jobs,
                                        on_done=lambda: progress.advance(task))

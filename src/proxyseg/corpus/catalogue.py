@@ -107,8 +107,9 @@ SOURCE_SETS: dict[str, tuple[str, ...]] = {
 }
 
 
-def set_sources(name: str, cache_dir: Path) -> list[Source]:
-    """The sources of the source set ``name``, their packages fetched into ``cache_dir`` on first use.
+def set_sources(name: str, cache_dir: Path, on_family: Callable[[], None] | None = None) -> list[Source]:
+    """The sources of the source set ``name``, their packages fetched into ``cache_dir`` on first use;
+    ``on_family()`` after each family (the first reading converts thousands of files: minutes).
 
     Raises
     ------
@@ -117,11 +118,12 @@ def set_sources(name: str, cache_dir: Path) -> list[Source]:
     """
     if name not in SOURCE_SETS:
         raise CorpusError(f"no source set {name!r}; choose from {', '.join(SOURCE_SETS)}")
-    return family_sources([FAMILIES[family] for family in SOURCE_SETS[name]], cache_dir)
+    return family_sources([FAMILIES[family] for family in SOURCE_SETS[name]], cache_dir, on_family)
 
 
-def family_sources(families: list[Family], cache_dir: Path) -> list[Source]:
-    """The sources of ``families``, sorted by kind and name."""
+def family_sources(families: list[Family], cache_dir: Path, on_family: Callable[[], None] | None = None
+                   ) -> list[Source]:
+    """The sources of ``families``, sorted by kind and name; ``on_family()`` after each."""
     root = fetch_packages(tuple(dict.fromkeys(package for family in families for package in family.packages)),
                           cache_dir)
     sources = []
@@ -134,4 +136,6 @@ def family_sources(families: list[Family], cache_dir: Path) -> list[Source]:
             raise CorpusError(f"family {family.name}: group {strays[0]!r} is not a {family.kind} group "
                               f"'{family.name}:…'")
         sources += provided
+        if on_family is not None:
+            on_family()
     return sorted(sources, key=lambda source: (source.kind, source.name))
