@@ -68,13 +68,15 @@ class ProxyBundle:
         The proxy (:func:`~proxyseg.artefacts.load_model`).
     teacher
         The teacher it was distilled from (:func:`teacher_of`).
-    dictionary
-        ``W`` ``(freq, component)``, the dictionary the proxy reconstructs with.
     """
 
     proxy: LoadedModel
     teacher: FrameModel
-    dictionary: np.ndarray
+
+    @property
+    def dictionary(self) -> np.ndarray:
+        """``W`` ``(freq, component)``, the dictionary the proxy reconstructs with."""
+        return self.proxy.model.dictionary.detach().numpy()
 
 
 def load_proxy(name_or_path: str | Path = "proxy") -> ProxyBundle:
@@ -92,7 +94,7 @@ def load_proxy(name_or_path: str | Path = "proxy") -> ProxyBundle:
     proxy = load_model(name_or_path)
     if proxy.type != "proxy_segmenter":
         raise ModelError(f"{proxy.path}: a {proxy.type} has no NMF bottleneck; give a proxy model")
-    return ProxyBundle(proxy, teacher_of(proxy), proxy.model.dictionary.detach().numpy())
+    return ProxyBundle(proxy, teacher_of(proxy))
 
 
 def _share_embedded_teacher(proxy: LoadedModel, teacher: LoadedModel) -> None:
