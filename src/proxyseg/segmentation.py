@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from pyannote.core import Annotation
 
-from proxyseg.artefacts import LoadedModel, load_model, model_type
+from proxyseg.artefacts import LoadedModel
 from proxyseg.audio import as_waveform, stream
 from proxyseg.formats import EXTENSIONS, write_annotation
 from proxyseg.grid import SAMPLE_RATE
@@ -18,7 +18,7 @@ from proxyseg.inference.neural import Inference
 from proxyseg.inputs import Job
 from proxyseg.labels import CLASSES, frames_to_annotation
 from proxyseg.postprocessing import Binarization, binarize
-from proxyseg.teachers.committee import COMMITTEE, load_committee
+from proxyseg.teachers.registry import load_directory
 
 
 @dataclass
@@ -63,11 +63,9 @@ class Segmenter:
     def from_pretrained(cls, model: str | Path | LoadedModel = "proxy") -> Segmenter:
         """The segmenter of a model directory (a committee's included), of a shipped model by name,
         or of a model already loaded."""
-        if not isinstance(model, LoadedModel) and model_type(model) == COMMITTEE:
-            committee = load_committee(model)
-            return cls(committee.teacher, committee.binarization)
-        loaded = model if isinstance(model, LoadedModel) else load_model(model)
-        return cls(Inference(loaded), loaded.binarization)
+        if isinstance(model, LoadedModel):
+            return cls(Inference(model), model.binarization)
+        return cls(*load_directory(model))
 
     def __call__(self, audio: str | os.PathLike | np.ndarray, uri: str | None = None) -> Segmentation:
         """Segment a file (any format :func:`proxyseg.audio.load` reads) or a 16 kHz waveform ``(samples,)``.

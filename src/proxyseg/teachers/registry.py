@@ -13,6 +13,7 @@ from proxyseg.artefacts import LoadedModel, load_model, model_type
 from proxyseg.errors import ModelError
 from proxyseg.inference.base import FrameModel
 from proxyseg.inference.neural import Inference
+from proxyseg.postprocessing import Binarization
 from proxyseg.teachers.committee import COMMITTEE, load_committee
 from proxyseg.teachers.off_the_shelf import OFF_THE_SHELF
 
@@ -29,9 +30,17 @@ def load_teacher(reference: str | Path) -> FrameModel:
     """
     if isinstance(reference, str) and reference in OFF_THE_SHELF:
         return OFF_THE_SHELF[reference]()
-    if model_type(reference) == COMMITTEE:
-        return load_committee(reference).teacher
-    return Inference.from_pretrained(reference)
+    return load_directory(reference)[0]
+
+
+def load_directory(name_or_path: str | Path) -> tuple[FrameModel, dict[str, Binarization]]:
+    """A model directory (or a shipped model's name) as a frame model, with its tuned thresholds: a
+    committee (:mod:`proxyseg.teachers.committee`), or a network run by :class:`~proxyseg.inference.Inference`."""
+    if model_type(name_or_path) == COMMITTEE:
+        committee = load_committee(name_or_path)
+        return committee.teacher, committee.binarization
+    loaded = load_model(name_or_path)
+    return Inference(loaded), loaded.binarization
 
 
 def teacher_of(proxy: LoadedModel) -> FrameModel:
