@@ -173,3 +173,27 @@ def test_a_missing_or_truncated_half_is_refused_before_reading(tmp_path):
     (second / "model.bin.part2").write_bytes(b"\0" * 1000)
     with pytest.raises(ModelError, match="model.bin.part2 is 1,000 bytes, not 72,608,766 bytes"):
         model_files([first, second])
+
+
+def test_a_teacher_on_whisper_features_trains_on_cached_whole_files_and_runs_on_whole_files(tiny_corpus, tmp_path):
+    from proxyseg.artefacts import load_model
+    from proxyseg.inference.chunks import WholeFileInference
+    from proxyseg.inference.neural import Inference
+    from proxyseg.training.data import load_split
+    from proxyseg.training.teacher import train_teacher
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        train_teacher(tiny_corpus.root, tmp_path / "teacher", features="whisper", repeats=1, max_epochs=1,
+                      batch_size=8, progress=False, feature_cache=tmp_path / "features")
+        loaded = load_model(tmp_path / "teacher")
+        inference = Inference(loaded)
+        file = load_split(tiny_corpus, "test")[0]
+        probabilities = inference.predict(file.waveform).probabilities
+    finally:
+        torch.set_num_threads(threads)
+    assert loaded.specification["features_over"] == "file" and isinstance(inference._inference, WholeFileInference)
+    # Every train and dev file's features were computed once and kept for a resumed run.
+    assert len(list((tmp_path / "features").iterdir())) == len(tiny_corpus.uris("train")) + len(tiny_corpus.uris("dev"))
+    assert probabilities.shape == (num_feature_frames(len(file.waveform)), 4)

@@ -74,7 +74,9 @@ _CONFIG = Fields({
     "experts": MapOf(Choice(CLASSES), Text(1000)),  # a committee's (proxyseg.teachers.committee)
     "specification": Fields({"sample_rate": Integer(1, 10**6), "hop_length": Integer(1, 10**6),
                              "win_length": Integer(1, 10**6), "chunk_duration": Number(0.025, 3600.0),
-                             "proxyseg_version": Text(100), "features": Text(100), "teacher": Text(1000)}),
+                             "proxyseg_version": Text(100), "features": Text(100), "teacher": Text(1000),
+                             # "file": trained on input features of whole files (inference.WholeFileInference)
+                             "features_over": Choice(("file",))}),
 }, required=("type",))
 
 

@@ -106,8 +106,10 @@ def train() -> None:
 @click.argument("corpora", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Model directory to write (config.json + model.safetensors).")
-@click.option("--features", type=click.Choice(["spectrogram", "logmel", "ssl"]), default="spectrogram",
-              show_default=True, help="Input features; ssl = a frozen WavLM/HuBERT/wav2vec2 (see --ssl-model).")
+@click.option("--features", type=click.Choice(["spectrogram", "logmel", "ssl", "whisper"]), default="spectrogram",
+              show_default=True, help="Input features; ssl = a frozen WavLM/HuBERT/wav2vec2 (see --ssl-model); "
+                                      "whisper = Whisper base's encoder (the whisper extra), computed once per "
+                                      "file (see --feature-cache), trained without augmentation.")
 @click.option("--ssl-model", help="With --features ssl: a local model directory (or an id in the HF cache).")
 @click.option("--bottleneck", type=click.IntRange(1, 2048), default=64, show_default=True,
               help="Channels between the TCN's blocks.")
@@ -126,11 +128,13 @@ def train() -> None:
                                        "a model directory…).")
 @click.option("--teacher-cache", type=click.Path(file_okay=False, path_type=Path),
               help="Where to keep --distil-teacher's outputs [default: OUTDIR/teacher-outputs].")
+@click.option("--feature-cache", type=click.Path(file_okay=False, path_type=Path),
+              help="With --features whisper: where to keep each file's features [default: OUTDIR/features].")
 @training_options
 def train_teacher_command(corpora: tuple[Path, ...], outdir: Path, features: str, ssl_model: str | None,
                           bottleneck: int, channels: int, blocks: int, repeats: int, chunk_duration: float,
                           distil: tuple[Path, ...], distil_teacher: str | None, teacher_cache: Path | None,
-                          **training) -> None:
+                          feature_cache: Path | None, **training) -> None:
     """Train the paper's TCN teacher on CORPORA (made by 'corpus build' or laid out alike).
 
     Several corpora are pooled; each file's loss covers only the classes its corpus annotates.
@@ -142,7 +146,7 @@ def train_teacher_command(corpora: tuple[Path, ...], outdir: Path, features: str
     trained = train_teacher(corpora, outdir, features=features, ssl_model=ssl_model, bottleneck=bottleneck,
                             channels=channels, blocks=blocks, repeats=repeats, chunk_duration=chunk_duration,
                             distil=distil, distil_teacher=distil_teacher, teacher_cache=teacher_cache,
-                            **trainer_arguments(**training))
+                            feature_cache=feature_cache, **trainer_arguments(**training))
     if trained is not None:  # None in the other processes of a DDP run
         say(f"teacher written to {trained.path}")
 

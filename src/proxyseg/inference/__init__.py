@@ -6,7 +6,8 @@
 """
 
 from proxyseg.inference.base import FrameModel, FrameOutput
-from proxyseg.inference.chunks import OverlapAdd, SlidingInference, WindowedInference
+from proxyseg.inference.chunks import OverlapAdd, SlidingInference, WholeFileInference, WindowedInference
 from proxyseg.inference.neural import Inference
 
-__all__ = ["FrameModel", "FrameOutput", "Inference", "OverlapAdd", "SlidingInference", "WindowedInference"]
+__all__ = ["FrameModel", "FrameOutput", "Inference", "OverlapAdd", "SlidingInference", "WholeFileInference",
+           "WindowedInference"]

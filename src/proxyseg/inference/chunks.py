@@ -1,7 +1,8 @@
 """Running a model over a long waveform: in chunks with context, in fixed windows, and stitching windows.
 
 :class:`SlidingInference` runs frame-local models in chunks, :class:`WindowedInference` models
-that see their whole input in fixed windows; :class:`OverlapAdd` averages overlapping windows
+that see their whole input in fixed windows, :class:`WholeFileInference` models on features of the
+whole file; :class:`OverlapAdd` averages overlapping windows
 (also for the off-the-shelf teachers, see :func:`window_starts` and :func:`taper`).
 
 Chunked inference of frame-local models bounds memory by the chunk, with an output equal to the
@@ -139,6 +140,36 @@ class WindowedInference:
                 value = value[0, : last - first].float().numpy()
                 stitched.setdefault(name, OverlapAdd(total, value.shape[1])).add(first, value)
         return {name: values.mean().astype(np.float32) for name, values in stitched.items()}
+
+
+class WholeFileInference:
+    """Run a model on input features computed over the whole waveform at once.
+
+    A model trained on features of whole files (:mod:`proxyseg.training.feature_cache`: Whisper's,
+    whose frames depend on 30 s around them) is given them the same way: ``features`` on the
+    whole waveform (Whisper runs its own overlapping 30 s windows), then ``model(waveform,
+    features)``. Memory grows with the file (Whisper's features: 2 KB per 20 ms frame).
+
+    Parameters
+    ----------
+    model, transform
+        As for :class:`SlidingInference`; ``model`` also takes the features ``(batch, frame, dim)``.
+    features
+        Maps ``(batch, samples)`` to ``(batch, dim, frame)``.
+    """
+
+    def __init__(self, model: Callable[[torch.Tensor, torch.Tensor], dict], features: Callable[[torch.Tensor], torch.Tensor],
+                 transform: Callable[[dict], dict] | None = None):
+        self.model, self.features, self.transform = model, features, transform
+
+    def __call__(self, waveform: np.ndarray) -> dict[str, np.ndarray]:
+        """Outputs for a 16 kHz waveform ``(samples,)``: a dict of float32 ``(frame, dim)``."""
+        total = _frames_of(waveform.shape[0])
+        samples = torch.from_numpy(np.ascontiguousarray(waveform, dtype=np.float32))[None]
+        with torch.inference_mode():
+            outputs = self.model(samples, self.features(samples).transpose(1, 2))
+            outputs = self.transform(outputs) if self.transform is not None else outputs
+        return {name: value[0, :total].float().numpy() for name, value in outputs.items()}
 
 
 def _frames_of(samples: int) -> int:

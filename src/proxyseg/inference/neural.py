@@ -10,7 +10,7 @@ import torch
 from proxyseg.artefacts import LoadedModel, load_model
 from proxyseg.grid import SAMPLE_RATE, num_feature_frames
 from proxyseg.inference.base import FrameModel, FrameOutput
-from proxyseg.inference.chunks import SlidingInference, WindowedInference
+from proxyseg.inference.chunks import SlidingInference, WholeFileInference, WindowedInference
 from proxyseg.labels import CLASSES
 
 
@@ -23,7 +23,8 @@ class Inference(FrameModel):
         A model read by :func:`proxyseg.artefacts.load_model`.
     chunk_frames
         Frames per chunk (memory is bounded by it; the output does not depend on it). Models on
-        SSL features run instead in windows of their training chunk, half overlapping.
+        SSL features run instead in windows of their training chunk, half overlapping; models
+        trained on features of whole files (Whisper's) run on the whole file at once.
     """
 
     def __init__(self, loaded: LoadedModel, chunk_frames: int = 3000):
@@ -31,7 +32,9 @@ class Inference(FrameModel):
         self.classes = loaded.classes
         self.embedding_size = loaded.model.embedding_size
         self._mask = torch.tensor([name in loaded.classes for name in CLASSES])
-        if loaded.model.receptive_field is None:  # SSL features: the training windows, averaged
+        if loaded.specification.get("features_over") == "file":  # trained on cached features of whole files
+            self._inference = WholeFileInference(loaded.model, loaded.model.features, transform=self._probabilities)
+        elif loaded.model.receptive_field is None:  # SSL features: the training windows, averaged
             window = num_feature_frames(int(loaded.specification.get("chunk_duration", 4.0) * SAMPLE_RATE))
             self._inference = WindowedInference(loaded.model, window, transform=self._probabilities)
         else:

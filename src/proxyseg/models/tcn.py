@@ -96,6 +96,10 @@ class TCNSegmenter(nn.Module):
         """Size of the ``embedding`` output: the features a proxy can read."""
         return self._config["bottleneck"]
 
-    def forward(self, waveform: torch.Tensor) -> dict[str, torch.Tensor]:
-        embedding = self.tcn(self.normalise(self.features(waveform)).transpose(1, 2))  # (batch, frame, bottleneck)
+    def forward(self, waveform: torch.Tensor, features: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Logits and embedding of ``waveform`` ``(batch, samples)``; ``features`` ``(batch, frame, dim)``,
+        when given, are those :attr:`features` computed beforehand on it (see
+        :mod:`proxyseg.training.feature_cache`), used instead."""
+        inputs = self.features(waveform) if features is None else features.transpose(1, 2)  # (batch, dim, frame)
+        embedding = self.tcn(self.normalise(inputs).transpose(1, 2))  # (batch, frame, bottleneck)
         return {"logits": self.classifier(embedding), "embedding": embedding}

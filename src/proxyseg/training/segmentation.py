@@ -13,6 +13,9 @@ from proxyseg.training.losses import masked_bce
 class SegmentationTraining(L.LightningModule):
     """Trains a model returning ``{"logits": (batch, frame, class)}`` with masked BCE.
 
+    Batches are ``(waveform, targets, mask)``, or ``(waveform, targets, mask, features)`` with input
+    features computed beforehand, which the model is then given as its second argument.
+
     Logs ``train/loss``, ``val/loss``, and frame-level ``val/f1_<class>`` at threshold 0.5
     plus their mean over the classes present in the validation set, ``val/f1``. Under DDP the
     validation figures cover every process's share of the set, so that all processes agree on
@@ -33,8 +36,8 @@ class SegmentationTraining(L.LightningModule):
         self.register_buffer("counts", torch.zeros(3, len(CLASSES)), persistent=False)  # tp, fp, fn
 
     def _loss(self, batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        waveform, targets, mask = batch
-        logits = self.model(waveform)["logits"]
+        waveform, targets, mask = batch[:3]
+        logits = self.model(waveform, batch[3] if len(batch) > 3 else None)["logits"]  # features computed beforehand
         frames = min(logits.shape[1], targets.shape[1])
         logits, targets, mask = logits[:, :frames], targets[:, :frames], mask[:, :frames]
         return masked_bce(logits, targets, mask), logits, targets, mask

@@ -16,14 +16,19 @@ from proxyseg.inference.neural import Inference
 from proxyseg.labels import CLASSES
 from proxyseg.models.tcn import TCNSegmenter
 from proxyseg.postprocessing import tune_binarization
+from proxyseg.progress import progress_bar
 from proxyseg.training.augment import Augmentation
 from proxyseg.teachers.registry import load_teacher
 from proxyseg.training.data import AnnotatedFile, ChunkDataset, load_split
+from proxyseg.training.feature_cache import FeatureCache, attach_features
 from proxyseg.training.segmentation import SegmentationTraining
 from proxyseg.training.teacher_outputs import TeacherOutputs, audio_splits, distillation_files
 from proxyseg.training.trainer import Training
 
 logger = logging.getLogger(__name__)
+
+#: Input features computed once per whole file and cached, rather than on every chunk.
+FILE_FEATURES = ("whisper",)
 
 
 def train_teacher(corpora: str | Path | Sequence[str | Path], output: str | Path, *, features: str = "spectrogram", n_mels: int = 64,
@@ -33,7 +38,7 @@ def train_teacher(corpora: str | Path | Sequence[str | Path], output: str | Path
                   resume: bool = True, progress: bool = True, accelerator: str = "cpu", devices="auto",
                   num_nodes: int = 1, strategy: str = "auto", threads: int | None = None,
                   distil: Sequence[str | Path] = (), distil_teacher: str | Path | None = None,
-                  teacher_cache: str | Path | None = None) -> LoadedModel | None:
+                  teacher_cache: str | Path | None = None, feature_cache: str | Path | None = None) -> LoadedModel | None:
     """Train a :class:`~proxyseg.models.tcn.TCNSegmenter` on corpora and save it to ``output``.
 
     Training uses the ``train`` split with the augmentation of :mod:`proxyseg.training.augment`;
@@ -52,7 +57,11 @@ def train_teacher(corpora: str | Path | Sequence[str | Path], output: str | Path
     output
         Where to write the model.
     features, n_mels, ssl_model
-        Input features: ``spectrogram``, ``logmel``, or ``ssl`` with the WavLM-like model ``ssl_model``.
+        Input features: ``spectrogram``, ``logmel``, ``ssl`` with the WavLM-like model ``ssl_model``,
+        or ``whisper`` (Whisper base's encoder). Whisper's are computed once per whole file and
+        cached in ``feature_cache`` (default ``output/features``; see
+        :mod:`proxyseg.training.feature_cache`): training then runs without augmentation, and the
+        model runs on whole files (:class:`~proxyseg.inference.chunks.WholeFileInference`).
     bottleneck, channels, blocks, repeats
         The TCN (see :class:`~proxyseg.models.tcn.TCNSegmenter`): the paper's 64, 128, 3, 5 see
         0.7 s on each side of a frame; 6 blocks × 3 repeats see 3.8 s.
@@ -104,18 +113,24 @@ def train_teacher(corpora: str | Path | Sequence[str | Path], output: str | Path
     if not train_files or not dev_files:
         raise CorpusError("training needs train and dev splits with files")
     classes = tuple(name for name in CLASSES if any(name in corpus.classes for corpus in corpora))
-    train_set = ChunkDataset(train_files, chunk_duration, random_offsets=True, augmentation=Augmentation())
+    over_files = features in FILE_FEATURES
+    if over_files:
+        cache = FeatureCache(model.features, features, Path(feature_cache or output / "features"))
+        with progress_bar(progress and training.is_global_zero) as bar:
+            attach_features(train_files + dev_files, cache, bar)
+    train_set = ChunkDataset(train_files, chunk_duration, random_offsets=True,
+                             augmentation=None if over_files else Augmentation())
     dev_set = ChunkDataset(dev_files, chunk_duration)
     if not training.fit(SegmentationTraining(model, learning_rate), train_set, dev_set, batch_size, resume):
         return None  # under DDP, rank 0 tunes and saves the model
     training.load_best(model)
 
-    teacher = Inference(LoadedModel(model, "tcn_segmenter", classes))
+    spec = specification(chunk_duration, features=features, **({"features_over": "file"} if over_files else {}))
+    teacher = Inference(LoadedModel(model, "tcn_segmenter", classes, specification=spec))
     dev_probabilities = [teacher.predict(file.waveform).probabilities for file in dev_files]
     frames = [p.shape[0] for p in dev_probabilities]
     binarization = tune_binarization(dev_probabilities, [f.targets[:n] for f, n in zip(dev_files, frames)],
                                      [f.mask[:n] for f, n in zip(dev_files, frames)], classes)
-    spec = specification(chunk_duration, features=features)
     save_model(output, model, classes=classes, binarization=binarization, spec=spec)
     write_json(output / "training.json", {
         "corpora": [str(corpus.root) for corpus in corpora], "seed": seed, **training.summary("best_dev_f1"),
