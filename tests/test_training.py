@@ -230,3 +230,20 @@ def test_distilling_needs_its_teacher():
 
     result = CliRunner().invoke(cli, ["train", "teacher", ".", "-o", "out", "--distil", "."])
     assert result.exit_code == 2 and "--distil and --distil-teacher go together" in result.output
+
+
+def test_a_teacher_can_start_from_another_teachers_weights(trained, tiny_corpus, tmp_path):
+    output = tmp_path / "fine-tuned"
+    # A learning rate of 0: the weights trained are exactly those started from.
+    train_teacher(tiny_corpus.root, output, max_epochs=1, **{**TINY, "learning_rate": 0.0}, init=trained)
+    start, tuned = load_model(trained).model.state_dict(), load_model(output).model.state_dict()
+    weights = [name for name in start if name.startswith(("tcn.", "classifier."))]
+    assert weights and all(torch.equal(start[name], tuned[name]) for name in weights)
+    assert json.loads((output / "training.json").read_text())["initialised_from"] == str(trained)
+
+
+def test_a_teacher_cannot_start_from_a_different_tcn(trained, tiny_corpus, tmp_path):
+    from proxyseg.errors import ModelError
+
+    with pytest.raises(ModelError, match="repeats 1 there, 2 here"):
+        train_teacher(tiny_corpus.root, tmp_path / "other", max_epochs=1, **{**TINY, "repeats": 2}, init=trained)

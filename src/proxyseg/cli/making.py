@@ -130,11 +130,13 @@ def train() -> None:
               help="Where to keep --distil-teacher's outputs [default: OUTDIR/teacher-outputs].")
 @click.option("--feature-cache", type=click.Path(file_okay=False, path_type=Path),
               help="With --features whisper: where to keep each file's features [default: OUTDIR/features].")
+@click.option("--init", help="Start from this teacher's weights (a model directory, or 'teacher'), e.g. to fine-tune "
+                             "it on new corpora; the TCN options must match it.")
 @training_options
 def train_teacher_command(corpora: tuple[Path, ...], outdir: Path, features: str, ssl_model: str | None,
                           bottleneck: int, channels: int, blocks: int, repeats: int, chunk_duration: float,
                           distil: tuple[Path, ...], distil_teacher: str | None, teacher_cache: Path | None,
-                          feature_cache: Path | None, **training) -> None:
+                          feature_cache: Path | None, init: str | None, **training) -> None:
     """Train the paper's TCN teacher on CORPORA (made by 'corpus build' or laid out alike).
 
     Several corpora are pooled; each file's loss covers only the classes its corpus annotates.
@@ -146,7 +148,7 @@ def train_teacher_command(corpora: tuple[Path, ...], outdir: Path, features: str
     trained = train_teacher(corpora, outdir, features=features, ssl_model=ssl_model, bottleneck=bottleneck,
                             channels=channels, blocks=blocks, repeats=repeats, chunk_duration=chunk_duration,
                             distil=distil, distil_teacher=distil_teacher, teacher_cache=teacher_cache,
-                            feature_cache=feature_cache, **trainer_arguments(**training))
+                            feature_cache=feature_cache, init=init, **trainer_arguments(**training))
     if trained is not None:  # None in the other processes of a DDP run
         say(f"teacher written to {trained.path}")
 

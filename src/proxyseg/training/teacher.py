@@ -8,7 +8,7 @@ from pathlib import Path
 
 import lightning as L
 
-from proxyseg.artefacts import LoadedModel, save_model, specification
+from proxyseg.artefacts import LoadedModel, load_model, save_model, specification
 from proxyseg.atomic import write_json
 from proxyseg.corpus.manifest import Corpus
 from proxyseg.errors import CorpusError, ModelError
@@ -38,7 +38,8 @@ def train_teacher(corpora: str | Path | Sequence[str | Path], output: str | Path
                   resume: bool = True, progress: bool = True, accelerator: str = "cpu", devices="auto",
                   num_nodes: int = 1, strategy: str = "auto", threads: int | None = None,
                   distil: Sequence[str | Path] = (), distil_teacher: str | Path | None = None,
-                  teacher_cache: str | Path | None = None, feature_cache: str | Path | None = None) -> LoadedModel | None:
+                  teacher_cache: str | Path | None = None, feature_cache: str | Path | None = None,
+                  init: str | Path | None = None) -> LoadedModel | None:
     """Train a :class:`~proxyseg.models.tcn.TCNSegmenter` on corpora and save it to ``output``.
 
     Training uses the ``train`` split with the augmentation of :mod:`proxyseg.training.augment`;
@@ -90,6 +91,12 @@ def train_teacher(corpora: str | Path | Sequence[str | Path], output: str | Path
         corpora's, with their labels. The teacher's outputs are cached in ``teacher_cache``
         (default ``output/teacher-outputs``).
 
+    init
+        A teacher (model directory, or ``teacher`` for the shipped one) whose weights training
+        starts from instead of random ones: the TCN built here must be the same (features,
+        sizes). Its optimiser state and epochs are not carried over; resuming an interrupted run
+        of this output takes precedence.
+
     Returns
     -------
     LoadedModel or None
@@ -103,6 +110,8 @@ def train_teacher(corpora: str | Path | Sequence[str | Path], output: str | Path
                              repeats=repeats, ssl_model=ssl_model)
     except ValueError as error:
         raise ModelError(f"cannot build the teacher: {error}") from None
+    if init is not None:
+        _start_from(model, init)
     training = Training(output, "val/f1", "max", max_epochs=max_epochs, max_minutes=max_minutes, patience=patience,
                         progress=progress, accelerator=accelerator, devices=devices, num_nodes=num_nodes,
                         strategy=strategy, threads=threads)
@@ -135,6 +144,7 @@ def train_teacher(corpora: str | Path | Sequence[str | Path], output: str | Path
     write_json(output / "training.json", {
         "corpora": [str(corpus.root) for corpus in corpora], "seed": seed, **training.summary("best_dev_f1"),
         "distilled": {"audio": [str(path) for path in distil], "teacher": str(distil_teacher)} if distil else None,
+        "initialised_from": str(init) if init is not None else None,
         "train_files": len(train_files), "dev_files": len(dev_files),
         "options": {"features": features, "n_mels": n_mels, "ssl_model": ssl_model, "bottleneck": bottleneck,
                     "channels": channels, "blocks": blocks, "repeats": repeats, "chunk_duration": chunk_duration,
@@ -143,6 +153,17 @@ def train_teacher(corpora: str | Path | Sequence[str | Path], output: str | Path
     })
     logger.info("teacher saved to %s", output)
     return LoadedModel(model, "tcn_segmenter", classes, binarization, spec, output)
+
+
+def _start_from(model: TCNSegmenter, init: str | Path) -> None:
+    """Give ``model`` the weights of the teacher ``init``, which must have the same architecture."""
+    start = load_model(init)
+    if start.type != "tcn_segmenter" or start.model.get_config() != model.get_config():
+        mine, theirs = model.get_config(), start.model.get_config() if start.type == "tcn_segmenter" else {}
+        differences = ", ".join(f"{key} {theirs.get(key)!r} there, {mine[key]!r} here"
+                                for key in mine if theirs.get(key) != mine[key]) or f"a {start.type}"
+        raise ModelError(f"cannot start from {init}: not the TCN asked for ({differences})")
+    model.load_state_dict(start.model.state_dict())
 
 
 def _distilled_files(sources: Sequence[str | Path], reference: str | Path | None, cache: Path) -> list[AnnotatedFile]:
