@@ -95,3 +95,29 @@ def test_peak_level_is_varied_and_never_clips(pool):
 
 def test_frames_are_aligned_with_the_sample_grid():
     assert HOP_LENGTH == 320
+
+
+def test_backchannels_are_the_only_overlap_when_turns_never_overlap(pool, monkeypatch):
+    import proxyseg.corpus.scene as scene_module
+
+    monkeypatch.setattr(scene_module, "BACKCHANNEL_SECONDS", 5.0)  # the fixture's takes last 1.5–4 s
+    turns = dataclasses.replace(MixingConfig(), program_weights=(1, 0, 0, 0), overlap_probability=0.0,
+                                backchannel_probability=0.0)
+    answered = dataclasses.replace(turns, backchannel_probability=1.0)
+    without = np.concatenate([mix_scene(pool, np.random.default_rng(seed), turns).labels for seed in range(6)])
+    with_them = [mix_scene(pool, np.random.default_rng(seed), answered) for seed in range(6)]
+    assert not without[:, OVERLAP].any()
+    assert sum(scene.labels[:, OVERLAP].sum() for scene in with_them) > 0
+    for scene in with_them:  # a backchannel overlaps the turn it answers: two talkers, never three
+        talkers = [sounding(s, 10) for n, s in scene.stems.items() if n.startswith("talker:")]
+        assert np.all(np.sum(talkers, axis=0)[scene.labels[:, OVERLAP]] >= 2)
+
+
+def test_a_distant_talker_is_far_quieter_than_the_others(pool):
+    config = dataclasses.replace(MixingConfig(), program_weights=(1, 0, 0, 0), reverb_probability=0.0,
+                                 section_counts=(1,), section_count_weights=(1.0,), three_talkers=0.0, distant_talker_probability=1.0, distant_level=(-30.0, -30.0))
+    for seed in range(4):
+        scene = mix_scene(pool, np.random.default_rng(seed), config)
+        levels = sorted(10 * np.log10(np.mean(stem[np.abs(stem) > 0] ** 2))
+                        for name, stem in scene.stems.items() if name.startswith("talker:"))
+        assert len(levels) == 2 and levels[1] - levels[0] > 15  # 30 dB, less the ±4 and ±2 dB spreads

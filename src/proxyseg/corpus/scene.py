@@ -2,7 +2,9 @@
 
 A scene is a sequence of sections (a conversation, music alone, noise alone, near-silence), each
 possibly over a music or noise bed, plus noise events anywhere, a constant noise floor and a
-random overall level. Every source is placed on the 20 ms frame grid and its own activity
+random overall level. In a conversation, a listener may answer briefly inside another's turn
+(a backchannel), and one talker may be far quieter than the others (a distant talker); the
+talkers of half the scenes share a simulated room. Every source is placed on the 20 ms frame grid and its own activity
 (:mod:`proxyseg.corpus.activity`) gives the labels: ``speech`` where at least one talker is
 active, ``overlap`` where at least two are, ``music`` and ``noise`` where any such source is.
 The floor, far below everything else, is never labelled: it stands for the hiss of silence.
@@ -22,6 +24,7 @@ from proxyseg.grid import HOP_LENGTH, SAMPLE_RATE
 from proxyseg.labels import CLASSES
 
 SPEECH, MUSIC, NOISE, OVERLAP = (CLASSES.index(name) for name in ("speech", "music", "noise", "overlap"))
+BACKCHANNEL_SECONDS = 1.0  # utterances shorter than this may be backchannels
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,11 @@ class MixingConfig:
     programs: tuple[str, ...] = ("conversation", "music", "noise", "quiet")
     program_weights: tuple[float, ...] = (0.7, 0.17, 0.08, 0.05)
     three_talkers: float = 0.35
+    distant_talker_probability: float = 0.2  # one talker of a conversation far quieter than the others
+    distant_level: tuple[float, float] = (-12.0, -6.0)
     overlap_probability: float = 0.45
+    backchannel_probability: float = 0.2  # after a turn: a short utterance of a listener inside it
+    backchannel_level: tuple[float, float] = (-6.0, 0.0)
     long_pause_probability: float = 0.08
     music_bed_probability: float = 0.4
     noise_bed_probability: float = 0.3
@@ -49,7 +56,7 @@ class MixingConfig:
     event_snr: tuple[float, float] = (-5.0, 15.0)
     events_per_scene: float = 1.2
     coloured_bed_probability: float = 0.4
-    reverb_probability: float = 0.3
+    reverb_probability: float = 0.5
     floor_below_speech: tuple[float, float] = (45.0, 60.0)
     peak_dbfs: tuple[float, float] = (-20.0, -1.0)
     channel_probability: float = 0.0  # a scene heard through a telephone or codec (corpus.conditions)
@@ -199,6 +206,8 @@ class _SceneMixer:
         size = 3 if rng.random() < config.three_talkers and len(speakers) >= 3 else 2
         talkers = [speakers[i] for i in rng.choice(len(speakers), size=size, replace=False)]
         level = {talker: self.reference_rms * 10.0 ** (rng.uniform(-4.0, 4.0) / 20.0) for talker in talkers}
+        if rng.random() < config.distant_talker_probability:  # e.g. far from the microphone
+            level[talkers[-1]] *= 10.0 ** (rng.uniform(*config.distant_level) / 20.0)
         free_from = {talker: start for talker in talkers}  # a talker does not overlap itself
         frame = start + int(rng.integers(0, 25))
         previous = None
@@ -213,6 +222,8 @@ class _SceneMixer:
             utterance = utterances[int(rng.integers(len(utterances)))]
             length = self._place_speech(talker, utterance, frame, end, level[talker])
             free_from[talker] = frame + length + 3
+            if rng.random() < config.backchannel_probability:
+                self._backchannel([other for other in talkers if other != talker], frame, length, end, level, free_from)
             draw = rng.random()
             if draw < config.overlap_probability:
                 frame = frame + length - int(rng.uniform(0.15, 0.6) * length)
@@ -221,6 +232,21 @@ class _SceneMixer:
             else:
                 frame = frame + length + int(rng.uniform(3, 50))
             previous = talker
+
+    def _backchannel(self, listeners: list[str], frame: int, length: int, end: int, level: dict[str, float],
+                     free_from: dict[str, int]) -> None:
+        """A listener's short utterance (under 1 s: "yes", "mm") starting inside the turn at ``frame``
+        of ``length`` frames, before the section's ``end``; none when the listener has no short one."""
+        rng = self.rng
+        listener = listeners[int(rng.integers(len(listeners)))]
+        short = [utterance for utterance in self.pool.speakers[listener] if utterance.duration < BACKCHANNEL_SECONDS]
+        start = frame + int(rng.uniform(0.2, 0.7) * length)
+        if not short or start < free_from[listener]:
+            return
+        utterance = short[int(rng.integers(len(short)))]
+        rms = level[listener] * 10.0 ** (rng.uniform(*self.config.backchannel_level) / 20.0)
+        placed = self._place_speech(listener, utterance, start, end, rms)
+        free_from[listener] = start + placed + 3
 
     def _place_speech(self, talker: str, utterance: PreparedSource, frame: int, end: int, rms: float) -> int:
         """Add one utterance to a talker's dry track; return its length in frames."""
