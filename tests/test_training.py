@@ -247,3 +247,12 @@ def test_a_teacher_cannot_start_from_a_different_tcn(trained, tiny_corpus, tmp_p
 
     with pytest.raises(ModelError, match="repeats 1 there, 2 here"):
         train_teacher(tiny_corpus.root, tmp_path / "other", max_epochs=1, **{**TINY, "repeats": 2}, init=trained)
+
+
+def test_a_corpus_is_distilled_from_its_train_split_only(tiny_corpus, tmp_path):
+    """Its dev and test splits may share speakers with the labelled dev, which picks the model."""
+    output = tmp_path / "teacher"
+    train_teacher(tiny_corpus.root, output, max_epochs=1, distil=[tiny_corpus.root], distil_teacher="silero", **TINY)
+    summary = json.loads((output / "training.json").read_text())
+    assert summary["train_files"] == 2 * len(tiny_corpus.uris("train"))
+    assert sorted(path.stem for path in (output / "teacher-outputs").iterdir()) == sorted(tiny_corpus.uris("train"))

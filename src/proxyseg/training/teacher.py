@@ -22,7 +22,7 @@ from proxyseg.teachers.registry import load_teacher
 from proxyseg.training.data import AnnotatedFile, ChunkDataset, load_split
 from proxyseg.training.feature_cache import FeatureCache, attach_features
 from proxyseg.training.segmentation import SegmentationTraining
-from proxyseg.training.teacher_outputs import TeacherOutputs, audio_splits, distillation_files
+from proxyseg.training.teacher_outputs import TeacherOutputs, audio_splits, distillation_files, is_corpus
 from proxyseg.training.trainer import Training
 
 logger = logging.getLogger(__name__)
@@ -86,8 +86,8 @@ def train_teacher(corpora: str | Path | Sequence[str | Path], output: str | Path
         ``training.json``, with the data loader workers (none).
     distil, distil_teacher, teacher_cache
         Audio to learn from ``distil_teacher``'s probabilities (a committee, an off-the-shelf
-        teacher, a model directory): corpora or plain folders of audio (their labels, if any, are
-        not read; every file is for training), beside the labelled ``corpora``. Dev stays the
+        teacher, a model directory): plain folders of audio (every file is for training) or
+        corpora (their train split; their labels are not read), beside the labelled ``corpora``. Dev stays the
         corpora's, with their labels. The teacher's outputs are cached in ``teacher_cache``
         (default ``output/teacher-outputs``).
 
@@ -167,10 +167,15 @@ def _start_from(model: TCNSegmenter, init: str | Path) -> None:
 
 
 def _distilled_files(sources: Sequence[str | Path], reference: str | Path | None, cache: Path) -> list[AnnotatedFile]:
-    """Every file of ``sources`` with ``reference``'s probabilities as its targets (for its classes)."""
+    """The files of ``sources`` with ``reference``'s probabilities as their targets (for its classes):
+    every file of a plain folder, the train split of a corpus (its dev and test splits may share
+    speakers with the labelled corpora's dev, which picks the best epoch and the thresholds)."""
     if reference is None:
         raise ModelError("learning from audio without labels (distil) needs the teacher to learn from (distil_teacher)")
     teacher = load_teacher(reference)
     outputs = TeacherOutputs(teacher, reference, cache, embedding=False)
-    files = [file for source in sources for split in audio_splits(source).values() for file in split]
+    files = []
+    for source in sources:
+        splits = audio_splits(source)
+        files += splits["train"] if is_corpus(source) else splits["train"] + splits["dev"]
     return distillation_files(list(dict.fromkeys(files)), outputs, teacher.classes)

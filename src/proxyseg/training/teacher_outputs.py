@@ -31,7 +31,7 @@ def audio_splits(corpus: str | Path) -> dict[str, list[tuple[str, Path]]]:
     dev, and a single file serves both. Labels are never read: distillation needs none.
     """
     root = Path(corpus)
-    if (root / "lists").is_dir():
+    if is_corpus(root):
         manifest = Corpus(root)
         return {split: [(uri, manifest.audio_path(uri)) for uri in manifest.uris(split)] for split in ("train", "dev")}
     if not root.is_dir():
@@ -44,6 +44,11 @@ def audio_splits(corpus: str | Path) -> dict[str, list[tuple[str, Path]]]:
         return {"train": files, "dev": files}
     return {"train": [f for i, f in enumerate(files) if i % 10 != 9],
             "dev": [f for i, f in enumerate(files) if i % 10 == 9] or files[-1:]}
+
+
+def is_corpus(path: str | Path) -> bool:
+    """Whether ``path`` is laid out as a corpus (it has split lists), rather than a plain audio folder."""
+    return (Path(path) / "lists").is_dir()
 
 
 class TeacherOutputs:
