@@ -256,3 +256,17 @@ def test_a_corpus_is_distilled_from_its_train_split_only(tiny_corpus, tmp_path):
     summary = json.loads((output / "training.json").read_text())
     assert summary["train_files"] == 2 * len(tiny_corpus.uris("train"))
     assert sorted(path.stem for path in (output / "teacher-outputs").iterdir()) == sorted(tiny_corpus.uris("train"))
+
+
+def test_a_stopped_training_run_again_with_its_budget_spent_saves_its_best_epoch(trained, tiny_corpus, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(trained, copy)
+    (copy / "model.safetensors").unlink()  # as if stopped before the end
+    epochs = json.loads((copy / "training.json").read_text())["epochs"]
+    train_teacher(tiny_corpus.root, copy, max_epochs=1, **TINY)
+    assert json.loads((copy / "training.json").read_text())["epochs"] == epochs  # no epoch more
+    best = SafetensorsCheckpointIO().load_checkpoint(copy / "checkpoints" / "best.safetensors")["state_dict"]
+    saved = load_model(copy).model.state_dict()
+    assert all(torch.equal(best[f"model.{name}"], value) for name, value in saved.items())
