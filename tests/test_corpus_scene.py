@@ -121,3 +121,21 @@ def test_a_distant_talker_is_far_quieter_than_the_others(pool):
         levels = sorted(10 * np.log10(np.mean(stem[np.abs(stem) > 0] ** 2))
                         for name, stem in scene.stems.items() if name.startswith("talker:"))
         assert len(levels) == 2 and levels[1] - levels[0] > 15  # 30 dB, less the ±4 and ±2 dB spreads
+
+
+def test_noise_can_be_labelled_only_where_it_is_heard(pool):
+    from scipy.ndimage import uniform_filter1d
+
+    heard_only = dataclasses.replace(MixingConfig(), noise_audibility_db=10.0)
+    dropped = 0
+    for seed in range(8):
+        every = mix_scene(pool, np.random.default_rng(seed))
+        heard = mix_scene(pool, np.random.default_rng(seed), heard_only)
+        np.testing.assert_array_equal(every.waveform, heard.waveform)  # the same scene, other noise labels
+        np.testing.assert_array_equal(np.delete(every.labels, NOISE, 1), np.delete(heard.labels, NOISE, 1))
+        assert not np.any(heard.labels[:, NOISE] & ~every.labels[:, NOISE])
+        rest = sum(stem for name, stem in heard.stems.items() if name != "noise")
+        own, other = (uniform_filter1d(frame_energies(s), 25, mode="nearest") for s in (heard.stems["noise"], rest))
+        assert np.all(own[heard.labels[:, NOISE]] >= other[heard.labels[:, NOISE]] * 0.1)
+        dropped += int((every.labels[:, NOISE] & ~heard.labels[:, NOISE]).sum())
+    assert dropped > 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from scipy.ndimage import uniform_filter1d
 
 from proxyseg.grid import HOP_LENGTH
 from proxyseg.postprocessing import fill_short_gaps
@@ -99,3 +100,33 @@ def active_frames(
         return np.zeros(energy.shape, dtype=bool)
     active = energy >= peak * 10.0 ** (-rule.range_db / 10.0)
     return fill_short_gaps(active, rule.min_gap, step=frame_samples / sample_rate)
+
+
+def audible_frames(source: np.ndarray, rest: np.ndarray, within_db: float, window: float = 0.5,
+                   frame_samples: int = HOP_LENGTH, sample_rate: int = 16_000) -> np.ndarray:
+    """Frames where ``source`` is heard over ``rest`` (the rest of the mixture).
+
+    Both frame energies are averaged over ``window`` seconds (a word's pauses do not unmask a
+    source for an instant); the source is audible where its average is at most ``within_db``
+    below the rest's.
+
+    Parameters
+    ----------
+    source, rest
+        Waveforms ``(samples,)`` of equal length.
+
+    Returns
+    -------
+    np.ndarray
+        Boolean, ``(frames,)`` as :func:`frame_energy`.
+
+    Examples
+    --------
+    >>> quiet, loud = np.full(16000, 0.01), np.concatenate([np.ones(8000), np.zeros(8000)])
+    >>> audible_frames(quiet, loud, within_db=20.0, window=0.1)[[0, -1]].tolist()
+    [False, True]
+    """
+    size = max(1, int(round(window * sample_rate / frame_samples)))
+    own = uniform_filter1d(frame_energy(source, frame_samples), size, mode="nearest")
+    other = uniform_filter1d(frame_energy(rest, frame_samples), size, mode="nearest")
+    return own >= other * 10.0 ** (-within_db / 10.0)

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from scipy.signal import fftconvolve
 
-from proxyseg.corpus.activity import RULES, active_frames, frame_energy
+from proxyseg.corpus.activity import RULES, active_frames, audible_frames, frame_energy
 from proxyseg.corpus.prepare import PreparedSource
 from proxyseg.corpus.synth import NOISE_COLOURS, coloured_noise, room_impulse_responses
 from proxyseg.grid import HOP_LENGTH, SAMPLE_RATE
@@ -60,6 +60,9 @@ class MixingConfig:
     floor_below_speech: tuple[float, float] = (45.0, 60.0)
     peak_dbfs: tuple[float, float] = (-20.0, -1.0)
     channel_probability: float = 0.0  # a scene heard through a telephone or codec (corpus.conditions)
+    # Noise labelled only where heard: at most this many dB below the rest of the mixture (over
+    # 0.5 s); None labels every active frame of a noise source, however far below the rest.
+    noise_audibility_db: float | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready form."""
@@ -170,6 +173,10 @@ class _SceneMixer:
         mixture = sum(stems.values(), np.zeros(self.num_samples, dtype=np.float32))
         peak = float(np.max(np.abs(mixture)))
         gain = np.float32(10.0 ** (self.rng.uniform(*self.config.peak_dbfs) / 20.0) / peak if peak > 0 else 1.0)
+        if self.config.noise_audibility_db is not None:
+            rest = sum((stem for name, stem in stems.items() if name != "noise"), np.zeros(self.num_samples, np.float32))
+            heard = audible_frames(stems["noise"], rest, self.config.noise_audibility_db)
+            self.labels[:, NOISE] &= heard[: self.num_frames]
         count = sum(self.talker_activity.values(), np.zeros(self.num_frames, dtype=int))
         self.labels[:, SPEECH] = count >= 1
         self.labels[:, OVERLAP] = count >= 2
