@@ -175,25 +175,54 @@ def test_a_missing_or_truncated_half_is_refused_before_reading(tmp_path):
         model_files([first, second])
 
 
-def test_a_teacher_on_whisper_features_trains_on_cached_whole_files_and_runs_on_whole_files(tiny_corpus, tmp_path):
+@pytest.fixture(scope="module")
+def whisper_teacher(tiny_corpus, tmp_path_factory):
+    """A tiny teacher on Whisper features (one encoder thread), and the folder of its feature cache."""
+    from proxyseg.training.teacher import train_teacher
+
+    root = tmp_path_factory.mktemp("whisper-teacher")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        train_teacher(tiny_corpus.root, root / "teacher", features="whisper", repeats=1, max_epochs=1,
+                      batch_size=8, progress=False, feature_cache=root / "features")
+    finally:
+        torch.set_num_threads(threads)
+    return root / "teacher", root / "features"
+
+
+def test_a_teacher_on_whisper_features_trains_on_cached_whole_files_and_runs_on_whole_files(whisper_teacher,
+                                                                                           tiny_corpus):
     from proxyseg.artefacts import load_model
     from proxyseg.inference.chunks import WholeFileInference
     from proxyseg.inference.neural import Inference
     from proxyseg.training.data import load_split
-    from proxyseg.training.teacher import train_teacher
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        train_teacher(tiny_corpus.root, tmp_path / "teacher", features="whisper", repeats=1, max_epochs=1,
-                      batch_size=8, progress=False, feature_cache=tmp_path / "features")
-        loaded = load_model(tmp_path / "teacher")
-        inference = Inference(loaded)
-        file = load_split(tiny_corpus, "test")[0]
-        probabilities = inference.predict(file.waveform).probabilities
-    finally:
-        torch.set_num_threads(threads)
+    teacher, cache = whisper_teacher
+    loaded = load_model(teacher)
+    inference = Inference(loaded)
+    file = load_split(tiny_corpus, "test")[0]
+    probabilities = inference.predict(file.waveform).probabilities
     assert loaded.specification["features_over"] == "file" and isinstance(inference._inference, WholeFileInference)
     # Every train and dev file's features were computed once and kept for a resumed run.
-    assert len(list((tmp_path / "features").iterdir())) == len(tiny_corpus.uris("train")) + len(tiny_corpus.uris("dev"))
+    assert len(list(cache.iterdir())) == len(tiny_corpus.uris("train")) + len(tiny_corpus.uris("dev"))
     assert probabilities.shape == (num_feature_frames(len(file.waveform)), 4)
+
+
+def test_a_proxy_of_a_whisper_teacher_runs_on_whole_files_as_its_teacher(whisper_teacher, tiny_corpus, tmp_path):
+    from proxyseg.artefacts import load_model
+    from proxyseg.inference.chunks import WholeFileInference
+    from proxyseg.inference.neural import Inference
+    from proxyseg.training.proxy import train_proxy
+
+    teacher, _ = whisper_teacher
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # one encoder thread: these tests share the machine
+    try:
+        train_proxy(tiny_corpus.root, str(teacher), tmp_path / "proxy", features="teacher", rank=8, max_epochs=1,
+                    batch_size=8, progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    loaded = load_model(tmp_path / "proxy")
+    assert loaded.specification["features_over"] == "file"
+    assert isinstance(Inference(loaded)._inference, WholeFileInference)

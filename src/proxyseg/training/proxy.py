@@ -149,7 +149,10 @@ def train_proxy(corpus: str | Path, teacher: str | Path, output: str | Path, *, 
     training.load_best(model)
 
     binarization = _binarization_of(teacher, black_box)
-    spec = specification(chunk_duration, features=features, teacher=_store_teacher(teacher, output))
+    # A proxy reading a teacher trained on features of whole files runs on whole files, as that teacher.
+    over_files = features == "teacher" and black_box.loaded.specification.get("features_over") == "file"
+    spec = specification(chunk_duration, features=features, teacher=_store_teacher(teacher, output),
+                         **({"features_over": "file"} if over_files else {}))
     save_model(output, model, classes=black_box.classes, binarization=binarization, spec=spec)
     # The W in use; a joint W keeps the β and sparsity of the NMF it started from, if any.
     Dictionary(model.dictionary.detach().numpy(), beta=learned.beta if learned else 2.0, sparsity=sparsity).save(output)
