@@ -139,3 +139,15 @@ def test_noise_can_be_labelled_only_where_it_is_heard(pool):
         assert np.all(own[heard.labels[:, NOISE]] >= other[heard.labels[:, NOISE]] * 0.1)
         dropped += int((every.labels[:, NOISE] & ~heard.labels[:, NOISE]).sum())
     assert dropped > 0
+
+
+def test_band_limited_sources_keep_nothing_above_their_cut_off(pool):
+    narrow = dataclasses.replace(MixingConfig(), band_limit_probability=1.0, band_limit=(3400.0, 3400.0))
+    for seed in range(3):
+        scene = mix_scene(pool, np.random.default_rng(seed), narrow)
+        for name, stem in scene.stems.items():
+            if name == "floor" or not np.any(stem):
+                continue
+            power = np.abs(np.fft.rfft(stem)) ** 2
+            frequencies = np.fft.rfftfreq(stem.shape[0], 1 / 16000)
+            assert power[frequencies > 4500].sum() < 1e-3 * power.sum(), name

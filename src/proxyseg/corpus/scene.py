@@ -4,7 +4,8 @@ A scene is a sequence of sections (a conversation, music alone, noise alone, nea
 possibly over a music or noise bed, plus noise events anywhere, a constant noise floor and a
 random overall level. In a conversation, a listener may answer briefly inside another's turn
 (a backchannel), and one talker may be far quieter than the others (a distant talker); the
-talkers of half the scenes share a simulated room. Every source is placed on the 20 ms frame grid and its own activity
+talkers of half the scenes share a simulated room; a source may be band-limited, as recorded at
+a low sample rate. Every source is placed on the 20 ms frame grid and its own activity
 (:mod:`proxyseg.corpus.activity`) gives the labels: ``speech`` where at least one talker is
 active, ``overlap`` where at least two are, ``music`` and ``noise`` where any such source is.
 The floor, far below everything else, is never labelled: it stands for the hiss of silence.
@@ -15,7 +16,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from scipy.signal import fftconvolve
+from scipy.signal import butter, fftconvolve, sosfiltfilt
 
 from proxyseg.corpus.activity import RULES, active_frames, audible_frames, frame_energy
 from proxyseg.corpus.prepare import PreparedSource
@@ -57,6 +58,11 @@ class MixingConfig:
     events_per_scene: float = 1.2
     coloured_bed_probability: float = 0.4
     reverb_probability: float = 0.5
+    # A source (a talker, a music or noise placement) heard through a narrow band, as recorded at a
+    # low sample rate: low-passed at 3.4–7 kHz. Without it only some music is band-limited, and a
+    # model learns "no highs" as a cue for music.
+    band_limit_probability: float = 0.15
+    band_limit: tuple[float, float] = (3400.0, 7000.0)
     floor_below_speech: tuple[float, float] = (45.0, 60.0)
     peak_dbfs: tuple[float, float] = (-20.0, -1.0)
     channel_probability: float = 0.0  # a scene heard through a telephone or codec (corpus.conditions)
@@ -285,7 +291,7 @@ class _SceneMixer:
             track = self.talkers[talker]
             if responses is not None:
                 track = fftconvolve(track, responses[index])[: self.num_samples].astype(np.float32)
-            tracks[talker] = track
+            tracks[talker] = self._maybe_band_limited(track)
         return tracks, reverberant
 
     # -- music and noise --------------------------------------------------------------------
@@ -333,6 +339,7 @@ class _SceneMixer:
 
     def _add_background(self, class_index: int, signal: np.ndarray, frame: int, rms: float) -> None:
         kind = "music" if class_index == MUSIC else "noise"
+        signal = self._maybe_band_limited(signal)
         active_rms = _active_rms(signal)
         if active_rms == 0.0:
             return
@@ -340,6 +347,13 @@ class _SceneMixer:
         offset = frame * HOP_LENGTH
         self.background[kind][offset : offset + signal.shape[0]] += signal * np.float32(rms / active_rms)
         self.labels[frame : frame + activity.shape[0], class_index] |= activity
+
+    def _maybe_band_limited(self, signal: np.ndarray) -> np.ndarray:
+        """``signal``, low-passed with probability ``band_limit_probability`` (zero phase: it stays on its labels)."""
+        if self.rng.random() >= self.config.band_limit_probability:
+            return signal
+        sections = butter(8, self.rng.uniform(*self.config.band_limit), btype="lowpass", fs=SAMPLE_RATE, output="sos")
+        return sosfiltfilt(sections, signal).astype(np.float32)
 
     def _floor(self) -> np.ndarray:
         """Unlabelled hiss far below speech: digital silence does not occur in recordings."""
