@@ -105,6 +105,7 @@ class Training:
             torch.set_num_threads(threads)
         _lightning_logs_as_ours()
         self.output = Path(output)
+        self._epochs_before = 0  # epochs of a run found complete when resumed (see fit)
         self.best = _Checkpoint(dirpath=self.output / CHECKPOINTS, filename="best", monitor=monitor, mode=mode)
         # The latest epoch under a fixed name, every epoch. (Lightning's save_last writes "last"
         # only when another checkpoint is saved in the same step.)
@@ -159,6 +160,15 @@ class Training:
         dev_loader = DataLoader(dev_set, batch_size=batch_size, num_workers=self.DATALOADER_WORKERS)
         checkpoint = self.last_path if resume and self.last_path.exists() else None
         if checkpoint is not None:
+            state = SafetensorsCheckpointIO().load_checkpoint(checkpoint)
+            done = state["epoch"] + 1  # saved at the end of epoch `epoch`, counted from 0
+            if self.trainer.max_epochs is not None and 0 <= self.trainer.max_epochs <= done:
+                # No epoch left to run (Lightning refuses to restore a run past max_epochs): keep its best.
+                logger.info("%s already ran %d epochs (at most %d asked): keeping its best", checkpoint, done,
+                            self.trainer.max_epochs)
+                self.best.load_state_dict(state["callbacks"][self.best.state_key])
+                self._epochs_before = done
+                return self.trainer.is_global_zero
             logger.info("resuming from %s", checkpoint)
         with warnings.catch_warnings():
             # Lightning's own use of a deprecated torch API, and its word that a resumed run's
@@ -181,7 +191,7 @@ class Training:
         """Epochs run, processes and their threads, and the best checkpoint with its score (under
         ``score_name``), as ``training.json`` records them."""
         score = self.best.best_model_score
-        return {"epochs": self.trainer.current_epoch, "processes": self.trainer.world_size,
+        return {"epochs": self._epochs_before or self.trainer.current_epoch, "processes": self.trainer.world_size,
                 "threads_per_process": torch.get_num_threads(), "dataloader_workers": self.DATALOADER_WORKERS,
                 "best_checkpoint": Path(self.best.best_model_path).name or None,
                 score_name: float(score) if isinstance(score, torch.Tensor) else score}
