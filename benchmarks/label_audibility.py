@@ -4,15 +4,15 @@ Usage::
 
     python benchmarks/label_audibility.py CORPUS [--model teacher] [--split test] [--files 40]
 
-Re-mixes the first ``--files`` scenes of a split of a corpus built from Debian sources
-(``corpus build --source-set …``), exactly as the builder did (its seed, sources and mixing
-settings from ``corpus.json``), to get each scene's stems, which the corpus does not keep; a scene
-whose labels differ from the corpus's stops the script (the corpus was built by another version
-of the scene generator). The model reads the re-mixed scene as mixed, before any channel
-(``--channels``) the corpus may have passed it through. Then, for every frame labelled noise, the level of the noise stem below the
-rest of the mixture, and for every frame labelled overlap, the level of the quieter of the two
-loudest talkers below the louder (20 ms frames); per bin of that level, the share of the labelled
-frames and the model's mean probability there; and the model's mean probability on frames
+Re-mixes the first ``--files`` scenes of a split of a corpus built from Debian sources (``corpus
+build --source-set …``), exactly as the builder did (its seed, sources and mixing settings from
+``corpus.json``), to get each scene's stems, which the corpus does not keep; a scene whose labels
+differ from the corpus's stops the script (the corpus was built by another version of the scene
+generator). The model reads the re-mixed scene as mixed, before any channel (``--channels``) the
+corpus may have passed it through. Then, for every frame labelled noise, the level of the noise stem
+below the rest of the mixture, and for every frame labelled overlap, the level of the quieter of the
+two loudest talkers below the louder (20 ms frames); per bin of that level, the share of the
+labelled frames and the model's mean probability there; and the model's mean probability on frames
 without the label. A label a listener cannot hear is one no model can learn.
 """
 
@@ -47,7 +47,8 @@ def split_pool(corpus: Corpus, split: str):
 
 def mixing_of(corpus: Corpus) -> MixingConfig:
     """The corpus's mixing settings (tuples as the dataclass has them)."""
-    values = {name: tuple(value) if isinstance(value, list) else value for name, value in corpus.description["mixing"].items()}
+    values = {name: tuple(value) if isinstance(value, list) else value
+              for name, value in corpus.description["mixing"].items()}
     return MixingConfig(**values)
 
 
@@ -81,8 +82,8 @@ def main() -> None:
     unlabelled = {name: [] for name in shares}
     for uri in corpus.uris(arguments.split)[: arguments.files]:
         index = int(uri.rsplit("-", 1)[1])  # the builder's <split>-<index>
-        scene = mix_scene(pool, np.random.default_rng([corpus.description["seed"], SPLITS.index(arguments.split), index]),
-                          mixing)
+        seed = [corpus.description["seed"], SPLITS.index(arguments.split), index]
+        scene = mix_scene(pool, np.random.default_rng(seed), mixing)
         frames = len(scene.labels)
         if not np.array_equal(scene.labels, annotation_to_frames(corpus.annotation(uri), frames)):
             raise SystemExit(f"{uri}: the re-mixed scene's labels differ from the corpus's: it was built by "
@@ -98,13 +99,14 @@ def main() -> None:
     lines = [f"{arguments.corpus.name}, {arguments.split} split, {arguments.files} scenes re-mixed; model "
              f"{arguments.model}", ""]
     for name, what in (("noise", "noise below the rest"), ("overlap", "quieter talker below the louder")):
-        lines += [f"**{name}** — labelled frames by {what}", "", "| dB | share of labelled frames | mean probability |",
-                  "|---|---|---|"]
+        lines += [f"**{name}** — labelled frames by {what}", "",
+                  "| dB | share of labelled frames | mean probability |", "|---|---|---|"]
         total = shares[name].sum()
         for low, high, share, summed in zip(BINS[:-1], BINS[1:], shares[name], sums[name]):
             lines.append(f"| {low:g} … {high:g} | {100 * share / max(total, 1):.0f} % | "
                          f"{summed / share:.2f} |" if share else f"| {low:g} … {high:g} | 0 % | – |")
-        lines += ["", f"Mean probability on frames without the label: {np.mean(np.concatenate(unlabelled[name])):.2f}", ""]
+        elsewhere = np.mean(np.concatenate(unlabelled[name]))
+        lines += ["", f"Mean probability on frames without the label: {elsewhere:.2f}", ""]
     publish("\n".join(lines), arguments.output)
 
 

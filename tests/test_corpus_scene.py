@@ -115,7 +115,8 @@ def test_backchannels_are_the_only_overlap_when_turns_never_overlap(pool, monkey
 
 def test_a_distant_talker_is_far_quieter_than_the_others(pool):
     config = dataclasses.replace(MixingConfig(), program_weights=(1, 0, 0, 0), reverb_probability=0.0,
-                                 section_counts=(1,), section_count_weights=(1.0,), three_talkers=0.0, distant_talker_probability=1.0, distant_level=(-30.0, -30.0))
+                                 section_counts=(1,), section_count_weights=(1.0,), three_talkers=0.0,
+                                 distant_talker_probability=1.0, distant_level=(-30.0, -30.0))
     for seed in range(4):
         scene = mix_scene(pool, np.random.default_rng(seed), config)
         levels = sorted(10 * np.log10(np.mean(stem[np.abs(stem) > 0] ** 2))

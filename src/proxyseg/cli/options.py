@@ -97,7 +97,8 @@ def training_options(command):
     """The Lightning options shared by the training commands (stopping, seed, resume, devices)."""
     options = [
         click.option("--max-epochs", type=click.IntRange(min=1), default=1000, show_default=True),
-        click.option("--max-minutes", type=FiniteRange(min=0, min_open=True), help="Time budget of the whole training, resumed runs included."),
+        click.option("--max-minutes", type=FiniteRange(min=0, min_open=True),
+                     help="Time budget of the whole training, resumed runs included."),
         click.option("--patience", type=click.IntRange(min=1), default=20, show_default=True,
                      help="Epochs without dev improvement before stopping."),
         click.option("--batch-size", type=click.IntRange(1, 4096), default=64, show_default=True),

@@ -180,7 +180,8 @@ class _SceneMixer:
         peak = float(np.max(np.abs(mixture)))
         gain = np.float32(10.0 ** (self.rng.uniform(*self.config.peak_dbfs) / 20.0) / peak if peak > 0 else 1.0)
         if self.config.noise_audibility_db is not None:
-            rest = sum((stem for name, stem in stems.items() if name != "noise"), np.zeros(self.num_samples, np.float32))
+            rest = sum((stem for name, stem in stems.items() if name != "noise"),
+                       np.zeros(self.num_samples, np.float32))
             heard = audible_frames(stems["noise"], rest, self.config.noise_audibility_db)
             self.labels[:, NOISE] &= heard[: self.num_frames]
         count = sum(self.talker_activity.values(), np.zeros(self.num_frames, dtype=int))

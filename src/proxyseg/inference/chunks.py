@@ -158,8 +158,8 @@ class WholeFileInference:
         Maps ``(batch, samples)`` to ``(batch, dim, frame)``.
     """
 
-    def __init__(self, model: Callable[[torch.Tensor, torch.Tensor], dict], features: Callable[[torch.Tensor], torch.Tensor],
-                 transform: Callable[[dict], dict] | None = None):
+    def __init__(self, model: Callable[[torch.Tensor, torch.Tensor], dict],
+                 features: Callable[[torch.Tensor], torch.Tensor], transform: Callable[[dict], dict] | None = None):
         self.model, self.features, self.transform = model, features, transform
 
     def __call__(self, waveform: np.ndarray) -> dict[str, np.ndarray]:
