@@ -59,8 +59,8 @@ class MixingConfig:
     coloured_bed_probability: float = 0.4
     reverb_probability: float = 0.5
     # A source (a talker, a music or noise placement) heard through a narrow band, as recorded at a
-    # low sample rate: low-passed at 3.4–7 kHz. Without it only some music is band-limited, and a
-    # model learns "no highs" as a cue for music.
+    # low sample rate: low-passed at 3.4–7 kHz. A teacher trained without it took band-limited noise
+    # for music (docs/teachers.md).
     band_limit_probability: float = 0.15
     band_limit: tuple[float, float] = (3400.0, 7000.0)
     floor_below_speech: tuple[float, float] = (45.0, 60.0)

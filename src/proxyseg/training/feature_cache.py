@@ -30,6 +30,7 @@ class FeatureCache:
     A file's features are stored under the hash of the features (``name`` and the module's
     configuration) and of its samples: files of several corpora never collide, and a file whose
     audio changed is computed again.
+
     Features are stored, and returned, as float16 ``(frame, dim)``: 2 bytes per value keep 12 h of
     Whisper frames in 2.2 GB.
     """
