@@ -45,11 +45,17 @@ def split_pool(corpus: Corpus, split: str):
     return _pools(prepared, assign_groups(prepared, np.random.default_rng(settings["seed"])))[split]
 
 
+#: The conditions added to the scene generator since the first corpora, off: a corpus.json
+#: without them was mixed without them (and, turned off, they draw nothing: the scenes are the same).
+LATER_CONDITIONS_OFF = {"distant_talker_probability": 0.0, "backchannel_probability": 0.0,
+                        "band_limit_probability": 0.0}
+
+
 def mixing_of(corpus: Corpus) -> MixingConfig:
     """The corpus's mixing settings (tuples as the dataclass has them)."""
     values = {name: tuple(value) if isinstance(value, list) else value
               for name, value in corpus.description["mixing"].items()}
-    return MixingConfig(**values)
+    return MixingConfig(**{**LATER_CONDITIONS_OFF, **values})
 
 
 def levels(scene) -> dict[str, np.ndarray]:

@@ -220,7 +220,8 @@ class _SceneMixer:
         size = 3 if rng.random() < config.three_talkers and len(speakers) >= 3 else 2
         talkers = [speakers[i] for i in rng.choice(len(speakers), size=size, replace=False)]
         level = {talker: self.reference_rms * 10.0 ** (rng.uniform(-4.0, 4.0) / 20.0) for talker in talkers}
-        if rng.random() < config.distant_talker_probability:  # e.g. far from the microphone
+        # Each new condition draws only when on: turned off, the scenes are those of earlier versions.
+        if config.distant_talker_probability and rng.random() < config.distant_talker_probability:
             level[talkers[-1]] *= 10.0 ** (rng.uniform(*config.distant_level) / 20.0)
         free_from = {talker: start for talker in talkers}  # a talker does not overlap itself
         frame = start + int(rng.integers(0, 25))
@@ -236,7 +237,7 @@ class _SceneMixer:
             utterance = utterances[int(rng.integers(len(utterances)))]
             length = self._place_speech(talker, utterance, frame, end, level[talker])
             free_from[talker] = frame + length + 3
-            if rng.random() < config.backchannel_probability:
+            if config.backchannel_probability and rng.random() < config.backchannel_probability:
                 self._backchannel([other for other in talkers if other != talker], frame, length, end, level, free_from)
             draw = rng.random()
             if draw < config.overlap_probability:
@@ -351,7 +352,7 @@ class _SceneMixer:
 
     def _maybe_band_limited(self, signal: np.ndarray) -> np.ndarray:
         """``signal``, low-passed with probability ``band_limit_probability`` (zero phase: it stays on its labels)."""
-        if self.rng.random() >= self.config.band_limit_probability:
+        if not self.config.band_limit_probability or self.rng.random() >= self.config.band_limit_probability:
             return signal
         sections = butter(8, self.rng.uniform(*self.config.band_limit), btype="lowpass", fs=SAMPLE_RATE, output="sos")
         return sosfiltfilt(sections, signal).astype(np.float32)
