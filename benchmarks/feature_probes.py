@@ -134,7 +134,7 @@ def main() -> None:
         frames_of = representation(name)
         tests = {test: frame_table(files, frames_of, 1) for test, files in test_sets.items()}
         rows[Path(name).name] = probe(frame_table(train_files, frames_of, TRAIN_STEP), tests)
-    rows["every frame active"] = every_frame_active(tests)
+    rows["every frame active"] = every_frame_active(tests)  # the frames' labels: the same for every representation
     counts = f"{len(train_files)} training files, {arguments.test_files} files per test set at most"
     publish("\n\n".join([f"Linear probes ({counts}).", *(table(test, rows) for test in test_sets)]),
             arguments.output)

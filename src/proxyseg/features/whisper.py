@@ -176,9 +176,9 @@ class WhisperFeatures(nn.Module):
     The waveform is cut into 30 s windows (Whisper's only input length) placed on the grid
     (:func:`window_starts`): a waveform of up to ``1499 - edge`` frames (28.98 s by default) is one
     window padded with zeros, as Whisper pads. A longer one is cut into windows every ``hop``
-    frames; where two overlap, the ``edge`` frames next to a window's inner edge are dropped (frames within about 10–25 frames
-    of an edge differ much from the same frames further in) and the rest is cross-faded
-    linearly. Each window costs a full encoder pass (about 0.65 s of CPU, int8, one thread).
+    frames; where two overlap, the ``edge`` frames next to a window's inner edge are dropped
+    (frames within about 10–25 frames of an edge differ much from the same frames further in) and
+    the rest is cross-faded linearly. Each window costs a full encoder pass (about 0.65 s of CPU, int8, one thread).
 
     The output of a frame depends on the whole window around it (self-attention over 30 s, and
     the log-mel's floor), hence :attr:`receptive_field` is None: :class:`proxyseg.inference.Inference`

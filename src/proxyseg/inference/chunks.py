@@ -165,10 +165,8 @@ class WholeFileInference:
     def __call__(self, waveform: np.ndarray) -> dict[str, np.ndarray]:
         """Outputs for a 16 kHz waveform ``(samples,)``: a dict of float32 ``(frame, dim)``."""
         total = _frames_of(waveform.shape[0])
-        samples = torch.from_numpy(np.ascontiguousarray(waveform, dtype=np.float32))[None]
-        with torch.inference_mode():
-            outputs = self.model(samples, self.features(samples).transpose(1, 2))
-            outputs = self.transform(outputs) if self.transform is not None else outputs
+        outputs = _run_on(lambda samples: self.model(samples, self.features(samples).transpose(1, 2)),
+                          self.transform, waveform)
         return {name: value[0, :total].float().numpy() for name, value in outputs.items()}
 
 
